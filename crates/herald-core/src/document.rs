@@ -1,0 +1,135 @@
+//! Stored documents in the CRUD service's shape: the resource's own fields plus the system
+//! fields `_id`, `createdAt`, `updatedAt`, `creatorId`, `updaterId` and `__STATE__`.
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+/// Fields Herald manages itself; clients cannot set them, and they are stripped from input.
+pub const SYSTEM_FIELDS: [&str; 6] = ["_id", "createdAt", "updatedAt", "creatorId", "updaterId", "__STATE__"];
+
+/// One stored document of a collection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// The `_id`: 24 hex digits.
+    pub id: String,
+    /// The resource's own fields, already validated and normalized.
+    pub body: Map<String, Value>,
+    /// When the document was created.
+    pub created_at: Timestamp,
+    /// When the document last changed.
+    pub updated_at: Timestamp,
+    /// Who created it: an API key id or a user id.
+    pub creator_id: String,
+    /// Who last changed it.
+    pub updater_id: String,
+    /// Bumped on every change; updates compare it to detect a concurrent writer.
+    pub revision: i64,
+}
+
+impl Document {
+    /// The document as clients see it: system fields and body together.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::with_capacity(self.body.len() + 6);
+        out.insert("_id".into(), Value::String(self.id.clone()));
+        out.extend(self.body.iter().map(|(k, v)| (k.clone(), v.clone())));
+        out.insert("creatorId".into(), Value::String(self.creator_id.clone()));
+        out.insert("createdAt".into(), Value::String(format_timestamp(self.created_at)));
+        out.insert("updaterId".into(), Value::String(self.updater_id.clone()));
+        out.insert("updatedAt".into(), Value::String(format_timestamp(self.updated_at)));
+        out.insert("__STATE__".into(), Value::String("PUBLIC".into()));
+        Value::Object(out)
+    }
+
+    /// The document restricted to `fields` (top-level names or dotted paths); `_id` is always
+    /// kept, as the CRUD service does.
+    pub fn project(&self, fields: &[String]) -> Value {
+        let Value::Object(full) = self.to_json() else { unreachable!("to_json returns an object") };
+        let mut out = Map::new();
+        out.insert("_id".into(), Value::String(self.id.clone()));
+        for field in fields {
+            let mut segments = field.split('.');
+            let head = segments.next().unwrap_or_default();
+            let Some(mut value) = full.get(head) else { continue };
+            let rest: Vec<&str> = segments.collect();
+            let mut found = true;
+            for segment in &rest {
+                match value.get(segment) {
+                    Some(v) => value = v,
+                    None => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if found {
+                insert_path(&mut out, head, &rest, value.clone());
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+fn insert_path(out: &mut Map<String, Value>, head: &str, rest: &[&str], value: Value) {
+    match rest.split_first() {
+        None => {
+            out.insert(head.to_string(), value);
+        }
+        Some((next, tail)) => {
+            let entry = out.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = entry {
+                insert_path(inner, next, tail, value);
+            }
+        }
+    }
+}
+
+/// Formats a timestamp the way the CRUD service does: UTC, milliseconds, `Z`.
+pub fn format_timestamp(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `ts` truncated to whole milliseconds, the precision documents are stored with.
+pub fn to_millis(ts: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(ts.as_millisecond()).expect("a valid timestamp stays valid when truncated")
+}
+
+/// Removes the system fields from client input, which may echo a document it read.
+pub fn strip_system_fields(body: &mut Map<String, Value>) {
+    for field in SYSTEM_FIELDS {
+        body.remove(field);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Document {
+        let ts = Timestamp::from_millisecond(1_586_106_974_175).unwrap();
+        Document {
+            id: "5e8a125eb74dbf0011444ed3".into(),
+            body: json!({"name": "x", "nested": {"a": 1, "b": 2}}).as_object().unwrap().clone(),
+            created_at: ts,
+            updated_at: ts,
+            creator_id: "key1".into(),
+            updater_id: "key1".into(),
+            revision: 1,
+        }
+    }
+
+    #[test]
+    fn json_has_the_crud_system_fields() {
+        let json = sample().to_json();
+        assert_eq!(json["_id"], "5e8a125eb74dbf0011444ed3");
+        assert_eq!(json["createdAt"], "2020-04-05T17:16:14.175Z");
+        assert_eq!(json["__STATE__"], "PUBLIC");
+        assert_eq!(json["name"], "x");
+    }
+
+    #[test]
+    fn projection_keeps_id_and_named_paths() {
+        let projected = sample().project(&["nested.b".into(), "missing".into(), "createdAt".into()]);
+        assert_eq!(projected, json!({"_id": "5e8a125eb74dbf0011444ed3", "nested": {"b": 2}, "createdAt": "2020-04-05T17:16:14.175Z"}));
+    }
+}

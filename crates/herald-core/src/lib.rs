@@ -1,0 +1,15 @@
+//! Herald's domain: validated values, the configuration resources, the CRUD query language,
+//! permissions and secrets. Everything here is pure — no I/O — so the rules can be tested alone
+//! and shared by every backend and every HTTP face.
+
+pub mod access;
+pub mod api_key;
+pub mod document;
+pub mod id;
+pub mod invalid;
+pub mod query;
+pub mod resources;
+pub mod secrets;
+pub mod values;
+
+pub use invalid::Invalid;

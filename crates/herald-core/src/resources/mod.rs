@@ -1,0 +1,84 @@
+//! The configuration resources clients manage over HTTP, each validated and normalized on every
+//! write. One file per resource.
+
+pub mod channel;
+pub mod event_setting;
+pub mod notification_setting;
+pub mod template;
+pub mod user;
+
+use crate::Invalid;
+use serde_json::{Map, Value};
+
+/// A stored collection of documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    /// Recipients: patients and staff with their addresses and memberships.
+    Users,
+    /// Message templates.
+    Templates,
+    /// Who gets which event on which channels with which template.
+    NotificationSettings,
+    /// Per-event configuration: schema, handler, visibility, supported channels.
+    EventSettings,
+}
+
+impl Collection {
+    /// Every collection.
+    pub const ALL: [Collection; 4] = [Collection::Users, Collection::Templates, Collection::NotificationSettings, Collection::EventSettings];
+
+    /// The collection's name in messages and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Collection::Users => "users",
+            Collection::Templates => "templates",
+            Collection::NotificationSettings => "notification-settings",
+            Collection::EventSettings => "event-settings",
+        }
+    }
+
+    /// The body field whose value must be unique within a tenant, if any.
+    pub fn unique_field(self) -> Option<&'static str> {
+        match self {
+            Collection::Users => Some("id"),
+            Collection::Templates => Some("name"),
+            Collection::EventSettings => Some("eventName"),
+            Collection::NotificationSettings => None,
+        }
+    }
+
+    /// Checks a document body against the resource's rules and returns it normalized
+    /// (defaults filled in). System fields must already be stripped.
+    pub fn validate(self, body: Map<String, Value>) -> Result<Map<String, Value>, Invalid> {
+        let body = Value::Object(body);
+        match self {
+            Collection::Users => user::validate(body),
+            Collection::Templates => template::validate(body),
+            Collection::NotificationSettings => notification_setting::validate(body),
+            Collection::EventSettings => event_setting::validate(body),
+        }
+    }
+}
+
+/// Serializes a validated resource back into a JSON object.
+fn to_object<T: serde::Serialize>(resource: &T) -> Map<String, Value> {
+    match serde_json::to_value(resource).expect("resources serialize") {
+        Value::Object(map) => map,
+        _ => unreachable!("resources are structs"),
+    }
+}
+
+/// Deserializes a non-empty, trimmed-not-blank string rule.
+fn require_non_blank(field: &str, value: &str) -> Result<(), Invalid> {
+    if value.trim().is_empty() { Err(Invalid::new(field, "must not be empty")) } else { Ok(()) }
+}
+
+/// Refuses lists that name the same item twice.
+fn require_distinct<T: PartialEq>(field: &str, items: &[T]) -> Result<(), Invalid> {
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            return Err(Invalid::new(format!("{field}[{i}]"), "is listed twice"));
+        }
+    }
+    Ok(())
+}
