@@ -31,7 +31,10 @@ impl SecretKey {
         let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(text).ok()
         } else {
-            STANDARD.decode(text).or_else(|_| URL_SAFE_NO_PAD.decode(text)).ok()
+            STANDARD
+                .decode(text)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(text))
+                .ok()
         };
         let bytes: [u8; 32] = decoded
             .and_then(|d| d.try_into().ok())
@@ -99,7 +102,11 @@ impl Keyring {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let mut data = nonce.to_vec();
-        data.extend(cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).expect("encryption cannot fail"));
+        data.extend(
+            cipher
+                .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
+                .expect("encryption cannot fail"),
+        );
         format!("v1:{}:{}", self.primary.id(), URL_SAFE_NO_PAD.encode(data))
     }
 
@@ -113,7 +120,9 @@ impl Keyring {
             .chain(&self.previous)
             .find(|k| k.id() == kid)
             .ok_or_else(|| OpenError::UnknownKey(kid.to_string()))?;
-        let data = URL_SAFE_NO_PAD.decode(data).map_err(|_| OpenError::Malformed)?;
+        let data = URL_SAFE_NO_PAD
+            .decode(data)
+            .map_err(|_| OpenError::Malformed)?;
         if data.len() < 24 {
             return Err(OpenError::Malformed);
         }
@@ -145,7 +154,10 @@ mod tests {
         let rotated = Keyring::new(SecretKey::generate(), vec![old]);
         assert_eq!(rotated.open(&sealed).unwrap(), "secret");
         let forgotten = Keyring::new(SecretKey::generate(), vec![]);
-        assert!(matches!(forgotten.open(&sealed), Err(OpenError::UnknownKey(_))));
+        assert!(matches!(
+            forgotten.open(&sealed),
+            Err(OpenError::UnknownKey(_))
+        ));
     }
 
     #[test]
@@ -154,7 +166,10 @@ mod tests {
         let mut sealed = ring.seal("secret");
         let last = sealed.pop().unwrap();
         sealed.push(if last == 'A' { 'B' } else { 'A' });
-        assert!(matches!(ring.open(&sealed), Err(OpenError::Tampered | OpenError::Malformed)));
+        assert!(matches!(
+            ring.open(&sealed),
+            Err(OpenError::Tampered | OpenError::Malformed)
+        ));
         assert_eq!(ring.open("nonsense"), Err(OpenError::Malformed));
     }
 

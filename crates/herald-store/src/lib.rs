@@ -1,1 +1,183 @@
-//! placeholder
+//! Herald's storage: the [`Store`] trait and its two backends, SQLite (the embedded default,
+//! WAL, fsync on commit) and PostgreSQL (for several Herald instances). The backend is chosen
+//! once at startup from the URL scheme; each has its own migrations, applied by
+//! [`Store::migrate`].
+//!
+//! Documents keep their resource fields as JSON (TEXT in SQLite, JSONB in PostgreSQL) and their
+//! system fields in columns; timestamps are epoch milliseconds in both. MongoDB-style filters
+//! are translated to SQL by each backend's dialect (see `sql`), never evaluated in memory.
+
+mod postgres;
+mod records;
+pub mod scratch;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use records::{ApiKeyRecord, TenantRecord, UpsertOutcome};
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use herald_core::Invalid;
+use herald_core::document::Document;
+use herald_core::query::{Filter, ListQuery};
+use herald_core::resources::Collection;
+use jiff::Timestamp;
+use std::sync::Arc;
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique field (named) already has this value in the tenant.
+    #[error("a document with this {field} already exists")]
+    Conflict {
+        /// The field whose value must be unique.
+        field: &'static str,
+    },
+    /// The request cannot be expressed against this store.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The URL names no supported backend.
+    #[error("unsupported database URL: expected sqlite://… or postgres://…")]
+    UnsupportedUrl,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which backend a store uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Every storage operation Herald performs. Each call is its own transaction; every
+/// tenant-scoped call filters by tenant, so no operation can reach another tenant's rows.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a tenant; `Conflict` when the slug is taken.
+    async fn create_tenant(&self, tenant: &TenantRecord) -> Result<(), StoreError>;
+    /// Finds a tenant by slug.
+    async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError>;
+    /// Every tenant, oldest first.
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+
+    /// Stores a new API key (its hash only).
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// Finds a key by the hash of the presented secret, revoked or not.
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// A tenant's keys, oldest first.
+    async fn list_api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revokes a tenant's key; false when the tenant has no such active key.
+    async fn revoke_api_key(
+        &self,
+        tenant: &str,
+        key_id: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Inserts documents, all or none; `Conflict` when a unique field is taken.
+    async fn insert_documents(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        documents: &[Document],
+    ) -> Result<(), StoreError>;
+    /// Inserts or updates documents by the collection's unique field, all or none. An update
+    /// keeps the stored `_id`, `createdAt` and `creatorId`.
+    async fn upsert_documents(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        documents: &[Document],
+    ) -> Result<UpsertOutcome, StoreError>;
+    /// One document by `_id`.
+    async fn get_document(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<Document>, StoreError>;
+    /// The documents a list query selects.
+    async fn find_documents(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        query: &ListQuery,
+    ) -> Result<Vec<Document>, StoreError>;
+    /// How many documents a filter selects.
+    async fn count_documents(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        filter: &Filter,
+    ) -> Result<u64, StoreError>;
+    /// Replaces a document's body if its revision is still `expected_revision`; false when it
+    /// changed meanwhile or is gone. `Conflict` when a unique field is taken.
+    async fn replace_document(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        document: &Document,
+        expected_revision: i64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a document; false when there was none.
+    async fn delete_document(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// The table that holds a collection.
+fn table(collection: Collection) -> &'static str {
+    match collection {
+        Collection::Users => "users",
+        Collection::Templates => "templates",
+        Collection::NotificationSettings => "notification_settings",
+        Collection::EventSettings => "event_settings",
+    }
+}
+
+/// The value of the collection's unique field in `document`, if it has one.
+fn unique_key(collection: Collection, document: &Document) -> Option<String> {
+    let field = collection.unique_field()?;
+    document
+        .body
+        .get(field)
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// Maps a unique-constraint violation to `Conflict` on the collection's unique field.
+fn conflict_on(error: sqlx::Error, field: &'static str) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
+        _ => StoreError::Database(error),
+    }
+}

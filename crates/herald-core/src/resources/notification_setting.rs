@@ -62,7 +62,12 @@ pub struct NotificationSetting {
 pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     let setting: NotificationSetting = Invalid::deserialize(body)?;
     require_non_blank("templateName", &setting.template_name)?;
-    for (field, value) in [("user", &setting.user), ("group", &setting.group), ("cluster", &setting.cluster), ("role", &setting.role)] {
+    for (field, value) in [
+        ("user", &setting.user),
+        ("group", &setting.group),
+        ("cluster", &setting.cluster),
+        ("role", &setting.role),
+    ] {
         if let Some(value) = value {
             require_non_blank(field, value)?;
         }
@@ -93,7 +98,10 @@ mod tests {
             b
         };
         let cases = [
-            (with("hours", json!(["09:00-18:00", "25:00-26:00"])), "hours[1]"),
+            (
+                with("hours", json!(["09:00-18:00", "25:00-26:00"])),
+                "hours[1]",
+            ),
             (with("reminders", json!(["P1D", "one day"])), "reminders[1]"),
             (with("rule", json!("MAYBE")), "rule"),
             (with("channels", json!(["email", "pigeon"])), "channels[1]"),

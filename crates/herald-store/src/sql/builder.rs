@@ -1,0 +1,60 @@
+use serde_json::Value;
+
+/// A value to bind to a placeholder.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Json(Value),
+    TextArray(Vec<String>),
+}
+
+impl From<&Value> for Bind {
+    /// Scalars bind as their SQL type; anything else as JSON.
+    fn from(value: &Value) -> Self {
+        match value {
+            Value::String(s) => Bind::Text(s.clone()),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Bind::Int)
+                .unwrap_or_else(|| Bind::Float(n.as_f64().unwrap_or(0.0))),
+            other => Bind::Json(other.clone()),
+        }
+    }
+}
+
+/// SQL text with its binds, in placeholder order. PostgreSQL numbers placeholders (`$1`),
+/// SQLite takes them positionally (`?`).
+#[derive(Debug)]
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) binds: Vec<Bind>,
+    numbered: bool,
+}
+
+impl Sql {
+    pub(crate) fn new(numbered: bool, text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            binds: Vec::new(),
+            numbered,
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub(crate) fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        if self.numbered {
+            self.text.push('$');
+            self.text.push_str(&self.binds.len().to_string());
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+}

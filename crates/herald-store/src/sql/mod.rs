@@ -1,0 +1,9 @@
+//! SQL text shared by both backends: a small builder that records bind values in order, and
+//! the translation of filters and sort keys, which defers the JSON-specific parts to each
+//! backend's [`Dialect`].
+
+mod builder;
+mod filter;
+
+pub(crate) use builder::{Bind, Sql};
+pub(crate) use filter::{Dialect, push_filter, push_order};
