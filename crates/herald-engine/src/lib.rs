@@ -1,1 +1,14 @@
-//! placeholder
+//! Herald's engine: the services that apply the domain's rules over the store. Every HTTP
+//! face and the CLI call these; no business rule lives in a route handler.
+//!
+//! - [`documents::Documents`]: the CRUD collections (users, templates, notification and event
+//!   settings) — validation, update operators, uniqueness, optimistic concurrency.
+//! - [`tenants::Tenants`]: tenants and their API keys.
+//! - [`access`]: who a bearer key belongs to and what it may do.
+
+pub mod access;
+pub mod documents;
+mod error;
+pub mod tenants;
+
+pub use error::EngineError;

@@ -14,7 +14,7 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, TenantRecord, UpsertOutcome};
+pub use records::{ApiKeyRecord, TenantRecord, Upserted};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -103,7 +103,7 @@ pub trait Store: Send + Sync + 'static {
         collection: Collection,
         tenant: &str,
         documents: &[Document],
-    ) -> Result<UpsertOutcome, StoreError>;
+    ) -> Result<Vec<Upserted>, StoreError>;
     /// One document by `_id`.
     async fn get_document(
         &self,

@@ -31,11 +31,11 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// What a bulk upsert did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct UpsertOutcome {
-    /// Documents that were new.
-    pub inserted: u64,
-    /// Documents that replaced an existing one.
-    pub updated: u64,
+/// What a bulk upsert did to one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upserted {
+    /// The stored document's `_id` (the existing one when it was updated).
+    pub id: String,
+    /// Whether the document was new.
+    pub inserted: bool,
 }

@@ -7,7 +7,7 @@ use herald_core::document::Document;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_store::scratch::ScratchDatabase;
-use herald_store::{ApiKeyRecord, Store, StoreError, TenantRecord};
+use herald_store::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted};
 use jiff::Timestamp;
 use libtest_mimic::{Arguments, Trial};
 use serde_json::{Value, json};
@@ -746,7 +746,19 @@ async fn upsert_inserts_then_updates_by_unique_field(store: Arc<dyn Store>) {
         .upsert_documents(Collection::Users, "clinic-a", &first)
         .await
         .unwrap();
-    assert_eq!((outcome.inserted, outcome.updated), (2, 0));
+    assert_eq!(
+        outcome,
+        [
+            Upserted {
+                id: id(1),
+                inserted: true
+            },
+            Upserted {
+                id: id(2),
+                inserted: true
+            }
+        ]
+    );
     let mut again = doc(&id(9), json!({"id": "u1", "name": "B"}));
     again.created_at = Timestamp::from_millisecond(1_800_000_000_000).unwrap();
     again.updated_at = again.created_at;
@@ -758,7 +770,20 @@ async fn upsert_inserts_then_updates_by_unique_field(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!((outcome.inserted, outcome.updated), (1, 1));
+    assert_eq!(
+        outcome,
+        [
+            Upserted {
+                id: id(1),
+                inserted: false
+            },
+            Upserted {
+                id: id(3),
+                inserted: true
+            }
+        ],
+        "an update reports the existing _id"
+    );
     let stored = store
         .get_document(Collection::Users, "clinic-a", &id(1))
         .await
@@ -785,5 +810,5 @@ async fn upsert_inserts_then_updates_by_unique_field(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(outcome.inserted, 1, "another tenant has its own u1");
+    assert!(outcome[0].inserted, "another tenant has its own u1");
 }

@@ -5,7 +5,7 @@ mod dialect;
 
 use crate::sql::{Bind, Dialect, Sql, push_filter, push_order};
 use crate::{
-    ApiKeyRecord, Backend, Store, StoreError, TenantRecord, UpsertOutcome, conflict_on, table,
+    ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, table,
     unique_key,
 };
 use async_trait::async_trait;
@@ -245,17 +245,17 @@ impl Store for PostgresStore {
         collection: Collection,
         tenant: &str,
         documents: &[Document],
-    ) -> Result<UpsertOutcome, StoreError> {
+    ) -> Result<Vec<Upserted>, StoreError> {
         let sql = format!(
             "INSERT INTO {t} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) \
              ON CONFLICT (tenant_id, unique_key) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms, \
-             updater_id = excluded.updater_id, revision = {t}.revision + 1 RETURNING revision",
+             updater_id = excluded.updater_id, revision = {t}.revision + 1 RETURNING id, revision",
             t = table(collection)
         );
-        let mut outcome = UpsertOutcome::default();
+        let mut outcome = Vec::with_capacity(documents.len());
         let mut tx = self.pool.begin().await?;
         for doc in documents {
-            let revision: i64 = sqlx::query_scalar(&sql)
+            let row = sqlx::query(&sql)
                 .bind(tenant)
                 .bind(&doc.id)
                 .bind(unique_key(collection, doc))
@@ -267,11 +267,11 @@ impl Store for PostgresStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| conflict_on(e, unique_field(collection)))?;
-            if revision == 1 {
-                outcome.inserted += 1;
-            } else {
-                outcome.updated += 1;
-            }
+            let revision: i64 = row.try_get("revision")?;
+            outcome.push(Upserted {
+                id: row.try_get("id")?,
+                inserted: revision == 1,
+            });
         }
         tx.commit().await?;
         Ok(outcome)

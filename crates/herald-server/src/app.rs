@@ -1,0 +1,143 @@
+//! The app builder: configuration in, a bound server out. Tests build it on port 0 with a
+//! fresh database and a manual clock; `herald serve` builds it from the environment.
+
+use crate::auth::EndUserAuth;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::observability::{REQUEST_ID_HEADER, RandomRequestId, record_metrics, route_of};
+use crate::state::AppState;
+use crate::{keyring, routes};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use axum::{Router, ServiceExt, middleware};
+use herald_core::clock::{Clock, SystemClock};
+use herald_core::secrets::Keyring;
+use herald_engine::documents::Documents;
+use herald_engine::tenants::{IssuedKey, Tenants};
+use herald_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// A built Herald: migrated database, bound listener, ready to run.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    store: Arc<dyn Store>,
+    keyring: Keyring,
+    bootstrap_key: Option<IssuedKey>,
+    shutdown: CancellationToken,
+}
+
+impl App {
+    /// Builds Herald on the system clock.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds Herald on the given clock: opens and migrates the database, creates the
+    /// `default` tenant on an empty one, and binds the listener.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        crate::observability::prometheus();
+        let keyring = keyring::load(&config)?;
+        let store = herald_store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let bootstrap_key = Tenants::new(store.clone(), clock.clone())
+            .ensure_default()
+            .await?;
+        let end_users = EndUserAuth::from_config(&config.auth)?;
+        let documents = Documents::new(
+            store.clone(),
+            clock.clone(),
+            config.max_page_size,
+            config.max_bulk_items,
+        );
+        let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
+        let state = AppState::new(
+            store.clone(),
+            documents,
+            end_users,
+            clock,
+            serde_json::to_value(&openapi)?,
+        );
+        let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+        let trace = TraceLayer::new_for_http()
+            .make_span_with(|request: &Request| {
+                let id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), route = %route_of(request), request_id = %id)
+            })
+            .on_request(())
+            .on_response(DefaultOnResponse::new().level(Level::INFO))
+            .on_failure(DefaultOnFailure::new().level(Level::WARN));
+        let router = router
+            .fallback(|| async { ApiError::not_found("no such route") })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    "this route does not take that method",
+                )
+            })
+            .layer(middleware::from_fn(record_metrics))
+            .layer(DefaultBodyLimit::max(config.body_limit))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(request_id.clone()))
+            .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+            .with_state(state);
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
+        Ok(Self {
+            listener,
+            router,
+            store,
+            keyring,
+            bootstrap_key,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The admin key of the `default` tenant, when this start created it.
+    pub fn bootstrap_key(&self) -> Option<&IssuedKey> {
+        self.bootstrap_key.as_ref()
+    }
+
+    /// The store, for tests and tools that inspect what the server wrote.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// The keys that encrypt secrets at rest.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Cancel this to stop the server gracefully: in-flight requests finish first.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        axum::serve(
+            self.listener,
+            ServiceExt::<Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown(self.shutdown.cancelled_owned())
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,438 @@
+//! Configuration: built-in defaults < an optional TOML file < `HERALD_*` environment variables
+//! (nested keys with `__`, e.g. `HERALD_AUTH__JWT__SECRET`). Secrets are wrapped so they never
+//! print; an invalid value stops Herald with an error naming the key.
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything Herald reads at startup.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH` (the default, `sqlite://data/herald.db`, created if missing) or
+    /// `postgres://…`.
+    pub database_url: String,
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Key that encrypts secrets at rest: 64 hex digits or base64 of 32 bytes. When unset on
+    /// SQLite, Herald generates one and keeps it in `herald.key` beside the database file.
+    pub secret_key: Option<Secret>,
+    /// Older keys, still accepted for decrypting values sealed before a rotation.
+    pub previous_secret_keys: Vec<Secret>,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Largest body of bulk endpoints (user sync), in bytes.
+    pub bulk_body_limit: usize,
+    /// Most documents one list request returns (`_l` is capped to it).
+    pub max_page_size: u32,
+    /// Most items one bulk request may carry.
+    pub max_bulk_items: usize,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// How end users (patients, staff) are authenticated.
+    pub auth: AuthConfig,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// End-user authentication for the user-facing endpoints.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// JWT bearer tokens.
+    pub jwt: Option<JwtConfig>,
+    /// Identity headers set by a trusted gateway.
+    pub gateway: Option<GatewayConfig>,
+}
+
+/// JWT verification settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `HS256`, `RS256` or `ES256`.
+    pub algorithm: JwtAlgorithm,
+    /// Shared secret for `HS256`.
+    pub secret: Option<Secret>,
+    /// PEM public key for `RS256`/`ES256`, inline.
+    pub public_key_pem: Option<String>,
+    /// PEM public key for `RS256`/`ES256`, from a file.
+    pub public_key_file: Option<PathBuf>,
+    /// Required `iss`, if set.
+    pub issuer: Option<String>,
+    /// Required `aud`, if set.
+    pub audience: Option<String>,
+    /// Claim carrying the tenant slug.
+    #[serde(default = "defaults::tenant_claim")]
+    pub tenant_claim: String,
+    /// Claim carrying the user's groups.
+    #[serde(default = "defaults::groups_claim")]
+    pub groups_claim: String,
+    /// Claim carrying the user's roles.
+    #[serde(default = "defaults::roles_claim")]
+    pub roles_claim: String,
+    /// Claim carrying the user's clusters.
+    #[serde(default = "defaults::clusters_claim")]
+    pub clusters_claim: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[serde(default = "defaults::leeway")]
+    pub leeway_seconds: u64,
+}
+
+/// A JWT signature algorithm Herald accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JwtAlgorithm {
+    /// HMAC with SHA-256 and a shared secret.
+    HS256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+}
+
+/// Headers a trusted gateway sets after authenticating the user. Enable only behind a
+/// gateway that removes these headers from what clients send.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Header with the user id.
+    #[serde(default = "defaults::user_header")]
+    pub user_header: String,
+    /// Header with the tenant slug.
+    #[serde(default = "defaults::tenant_header")]
+    pub tenant_header: String,
+    /// Header with comma-separated groups.
+    #[serde(default = "defaults::groups_header")]
+    pub groups_header: String,
+    /// Header with comma-separated roles.
+    #[serde(default = "defaults::roles_header")]
+    pub roles_header: String,
+    /// Header with comma-separated clusters.
+    #[serde(default = "defaults::clusters_header")]
+    pub clusters_header: String,
+}
+
+mod defaults {
+    pub fn tenant_claim() -> String {
+        "tenant".into()
+    }
+    pub fn groups_claim() -> String {
+        "groups".into()
+    }
+    pub fn roles_claim() -> String {
+        "roles".into()
+    }
+    pub fn clusters_claim() -> String {
+        "clusters".into()
+    }
+    pub fn leeway() -> u64 {
+        30
+    }
+    pub fn user_header() -> String {
+        "x-user-id".into()
+    }
+    pub fn tenant_header() -> String {
+        "x-tenant-id".into()
+    }
+    pub fn groups_header() -> String {
+        "x-user-groups".into()
+    }
+    pub fn roles_header() -> String {
+        "x-user-roles".into()
+    }
+    pub fn clusters_header() -> String {
+        "x-user-clusters".into()
+    }
+}
+
+/// A configuration value that must never be printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/herald.db".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
+            body_limit: 1024 * 1024,
+            bulk_body_limit: 16 * 1024 * 1024,
+            max_page_size: 200,
+            max_bulk_items: 10_000,
+            log_format: LogFormat::Text,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads defaults, then `file` (if given), then the `HERALD_*` variables of `environment`,
+    /// and checks the result.
+    pub fn load(
+        file: Option<&Path>,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "the configuration file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let variables: Vec<(String, String)> = environment
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_"))
+            .collect();
+        let figment = variables.iter().fold(figment, |f, (k, v)| {
+            let key = k
+                .trim_start_matches("HERALD_")
+                .to_ascii_lowercase()
+                .replace("__", ".");
+            f.merge(Serialized::global(&key, parse_env_value(v)))
+        });
+        let config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load(file, std::env::vars())
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|s| self.database_url.starts_with(s));
+        if !scheme_ok {
+            return Err(ConfigError(
+                "database_url (HERALD_DATABASE_URL): must start with sqlite:// or postgres://"
+                    .into(),
+            ));
+        }
+        if let Some(key) = &self.secret_key {
+            herald_core::secrets::SecretKey::parse(key.expose())
+                .map_err(|e| ConfigError(format!("secret_key (HERALD_SECRET_KEY): {e}")))?;
+        } else if !self.database_url.starts_with("sqlite:") {
+            return Err(ConfigError("secret_key (HERALD_SECRET_KEY): must be set when the database is PostgreSQL, so every instance shares it".into()));
+        }
+        for key in &self.previous_secret_keys {
+            herald_core::secrets::SecretKey::parse(key.expose())
+                .map_err(|e| ConfigError(format!("previous_secret_keys: {e}")))?;
+        }
+        if self.body_limit < 1024 || self.bulk_body_limit < self.body_limit {
+            return Err(ConfigError(
+                "body_limit must be at least 1024 bytes and bulk_body_limit at least body_limit"
+                    .into(),
+            ));
+        }
+        if self.max_page_size == 0 || self.max_bulk_items == 0 {
+            return Err(ConfigError(
+                "max_page_size and max_bulk_items must be at least 1".into(),
+            ));
+        }
+        if let Some(jwt) = &self.auth.jwt {
+            let has_public_key = jwt.public_key_pem.is_some() || jwt.public_key_file.is_some();
+            match jwt.algorithm {
+                JwtAlgorithm::HS256
+                    if jwt.secret.as_ref().is_none_or(|s| s.expose().len() < 32) =>
+                {
+                    return Err(ConfigError(
+                        "auth.jwt.secret: HS256 needs a secret of at least 32 characters".into(),
+                    ));
+                }
+                JwtAlgorithm::RS256 | JwtAlgorithm::ES256 if !has_public_key => {
+                    return Err(ConfigError("auth.jwt.public_key_pem: RS256 and ES256 need a public key (public_key_pem or public_key_file)".into()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+}
+
+/// Environment values are text; numbers and booleans are read as such so typed keys work.
+fn parse_env_value(value: &str) -> figment::value::Value {
+    if let Ok(n) = value.parse::<u64>() {
+        return n.into();
+    }
+    match value {
+        "true" => true.into(),
+        "false" => false.into(),
+        _ => value.to_string().into(),
+    }
+}
+
+/// figment's message names the key; values of secret keys are never echoed.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                "configuration".to_string()
+            } else {
+                e.path.join(".")
+            };
+            let env_name = format!("HERALD_{}", key.to_ascii_uppercase().replace('.', "__"));
+            let detail = match &e.kind {
+                figment::error::Kind::InvalidType(actual, expected) => {
+                    format!("expected {expected}, found {}", kind_only(actual))
+                }
+                figment::error::Kind::InvalidValue(actual, expected) => {
+                    format!("expected {expected}, found {}", kind_only(actual))
+                }
+                other => other.to_string(),
+            };
+            format!("{key} ({env_name}): {detail}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn kind_only(actual: &figment::error::Actual) -> String {
+    use figment::error::Actual;
+    match actual {
+        Actual::Str(_) => "a string".into(),
+        Actual::Unsigned(_) | Actual::Signed(_) => "a number".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_alone() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.database_url, "sqlite://data/herald.db");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.body_limit, 1024 * 1024);
+        assert_eq!(config.sqlite_path(), Some(PathBuf::from("data/herald.db")));
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("herald.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_page_size = 50\n[auth.jwt]\nalgorithm = \"HS256\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n").unwrap();
+        let config = Config::load(
+            Some(&file),
+            env(&[
+                ("HERALD_MAX_PAGE_SIZE", "20"),
+                ("HERALD_AUTH__JWT__ISSUER", "https://idp"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(
+            config.max_page_size, 20,
+            "the environment wins over the file"
+        );
+        let jwt = config.auth.jwt.unwrap();
+        assert_eq!(jwt.issuer.as_deref(), Some("https://idp"));
+        assert_eq!(jwt.tenant_claim, "tenant");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (vec![("HERALD_BIND", "not-an-address")], "HERALD_BIND"),
+            (
+                vec![("HERALD_DATABASE_URL", "mysql://x")],
+                "HERALD_DATABASE_URL",
+            ),
+            (vec![("HERALD_SECRET_KEY", "short")], "HERALD_SECRET_KEY"),
+            (
+                vec![("HERALD_MAX_PAGE_SIZE", "lots")],
+                "HERALD_MAX_PAGE_SIZE",
+            ),
+            (
+                vec![("HERALD_DATABASE_URL", "postgres://h/db")],
+                "HERALD_SECRET_KEY",
+            ),
+            (vec![("HERALD_UNKNOWN_THING", "1")], "unknown_thing"),
+            (vec![("HERALD_AUTH__JWT__ALGORITHM", "RS256")], "public_key"),
+        ];
+        for (vars, needle) in cases {
+            let err = Config::load(None, env(&vars)).unwrap_err().to_string();
+            assert!(err.contains(needle), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = Config::load(None, env(&[("HERALD_SECRET_KEY", &"ab".repeat(32))])).unwrap();
+        assert!(!format!("{config:?}").contains("abab"));
+        let err = Config::load(None, env(&[("HERALD_SECRET_KEY", "my-secret-value")]))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("my-secret-value"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        assert!(
+            Config::load(Some(Path::new("/nonexistent/herald.toml")), env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! The CRUD service's endpoints for one collection, shared by every collection: list, count,
+//! create, get, patch and delete, each checking the caller's permission first.
+
+use crate::auth::require;
+use crate::error::ApiError;
+use crate::extract::QueryPairs;
+use crate::state::AppState;
+use axum::Json;
+use axum::http::StatusCode;
+use herald_core::access::Permission;
+use herald_core::resources::Collection;
+use herald_engine::access::ServiceCaller;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// The CRUD list parameters. Any other parameter is an equality filter on that field.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(
+    dead_code,
+    reason = "describes query parameters for the OpenAPI document only"
+)]
+pub(crate) struct ListParams {
+    /// Most documents to return (capped by configuration, 200 by default).
+    #[param(rename = "_l")]
+    limit: Option<u32>,
+    /// Documents to skip.
+    #[param(rename = "_sk")]
+    skip: Option<u64>,
+    /// Sort keys, comma-separated; `-` for descending (`-createdAt,name`).
+    #[param(rename = "_s")]
+    sort: Option<String>,
+    /// Fields to return, comma-separated.
+    #[param(rename = "_p")]
+    projection: Option<String>,
+    /// A MongoDB-style filter as JSON (`$and`, `$or`, `$nor`, `$eq`, `$ne`, `$in`, `$nin`,
+    /// `$gt`, `$gte`, `$lt`, `$lte`, `$exists`).
+    #[param(rename = "_q")]
+    query: Option<String>,
+}
+
+/// The answer to a create: the new document's `_id`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Created {
+    /// The new document's id.
+    #[serde(rename = "_id")]
+    pub(crate) id: String,
+}
+
+pub(crate) async fn list(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    query: &QueryPairs,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    require(caller, permission)?;
+    Ok(Json(
+        state
+            .documents()
+            .list(collection, &caller.tenant, query.iter())
+            .await?,
+    ))
+}
+
+pub(crate) async fn count(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    query: &QueryPairs,
+) -> Result<Json<u64>, ApiError> {
+    require(caller, permission)?;
+    Ok(Json(
+        state
+            .documents()
+            .count(collection, &caller.tenant, query.iter())
+            .await?,
+    ))
+}
+
+pub(crate) async fn create(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    body: Value,
+) -> Result<Json<Created>, ApiError> {
+    require(caller, permission)?;
+    let document = state
+        .documents()
+        .create(collection, &caller.actor(), body)
+        .await?;
+    Ok(Json(Created { id: document.id }))
+}
+
+pub(crate) async fn get(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    id: &str,
+) -> Result<Json<Value>, ApiError> {
+    require(caller, permission)?;
+    Ok(Json(
+        state
+            .documents()
+            .get(collection, &caller.tenant, id)
+            .await?
+            .to_json(),
+    ))
+}
+
+pub(crate) async fn patch(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    id: &str,
+    body: &Value,
+) -> Result<Json<Value>, ApiError> {
+    require(caller, permission)?;
+    Ok(Json(
+        state
+            .documents()
+            .patch(collection, &caller.actor(), id, body)
+            .await?
+            .to_json(),
+    ))
+}
+
+pub(crate) async fn delete(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    permission: Permission,
+    id: &str,
+) -> Result<StatusCode, ApiError> {
+    require(caller, permission)?;
+    state
+        .documents()
+        .delete(collection, &caller.tenant, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Defines the six CRUD handlers of one collection, documented for OpenAPI, and a `crud()`
+/// router with them.
+macro_rules! crud_resource {
+    (tag = $tag:tt, collection = $collection:expr, schema = $schema:ty, read = $read:expr, write = $write:expr,
+     list = $list:tt, count = $count:tt, item = $item:tt) => {
+        use crate::error::{ApiError, ErrorBody};
+        use crate::extract::{JsonBody, QueryPairs};
+        use crate::routes::crud::{self, Created, ListParams};
+        use crate::state::AppState;
+        use axum::Json;
+        use axum::extract::{Path, State};
+        use axum::http::StatusCode;
+        use herald_engine::access::ServiceCaller;
+        use serde_json::Value;
+        use utoipa_axum::router::OpenApiRouter;
+        use utoipa_axum::routes;
+
+        /// Lists documents (CRUD `GET /`).
+        #[utoipa::path(get, path = $list, tag = $tag, params(ListParams), security(("apiKey" = [])), responses(
+            (status = 200, description = "The matching documents", body = Vec<Object>),
+            (status = 400, description = "Bad query", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        async fn list(State(state): State<AppState>, caller: ServiceCaller, query: QueryPairs) -> Result<Json<Vec<Value>>, ApiError> {
+            crud::list(&state, &caller, $collection, $read, &query).await
+        }
+
+        /// Counts documents (CRUD `GET /count`); takes the same filters as the list.
+        #[utoipa::path(get, path = $count, tag = $tag, params(("_q" = Option<String>, Query, description = "MongoDB-style filter")), security(("apiKey" = [])), responses(
+            (status = 200, description = "How many documents match", body = u64),
+            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        async fn count(State(state): State<AppState>, caller: ServiceCaller, query: QueryPairs) -> Result<Json<u64>, ApiError> {
+            crud::count(&state, &caller, $collection, $read, &query).await
+        }
+
+        /// Creates a document (CRUD `POST /`).
+        #[utoipa::path(post, path = $list, tag = $tag, request_body = $schema, security(("apiKey" = [])), responses(
+            (status = 200, description = "Created", body = Created),
+            (status = 400, description = "Invalid document; the message names the field", body = ErrorBody),
+            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+            (status = 409, description = "A unique field is taken", body = ErrorBody), (status = 413, body = ErrorBody)))]
+        async fn create(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Created>, ApiError> {
+            crud::create(&state, &caller, $collection, $write, body).await
+        }
+
+        /// Reads one document (CRUD `GET /:id`).
+        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), security(("apiKey" = [])), responses(
+            (status = 200, description = "The document", body = Object),
+            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        async fn get_one(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+            crud::get(&state, &caller, $collection, $read, &id).await
+        }
+
+        /// Updates a document with `$set`, `$unset`, `$push`, `$pull`, `$addToSet` (a plain
+        /// object is a `$set`); the result is validated whole (CRUD `PATCH /:id`).
+        #[utoipa::path(patch, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), request_body = Object, security(("apiKey" = [])), responses(
+            (status = 200, description = "The updated document", body = Object),
+            (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+            (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        async fn patch(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+            crud::patch(&state, &caller, $collection, $write, &id, &body).await
+        }
+
+        /// Deletes a document (CRUD `DELETE /:id`).
+        #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), security(("apiKey" = [])), responses(
+            (status = 204, description = "Deleted"),
+            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        async fn delete(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+            crud::delete(&state, &caller, $collection, $write, &id).await
+        }
+
+        /// The collection's CRUD routes.
+        fn crud() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(count)).routes(routes!(get_one, patch, delete))
+        }
+    };
+}

@@ -1,0 +1,26 @@
+//! The HTTP faces. Each file is one resource or concern; handlers only translate between HTTP
+//! and the engine.
+
+#[macro_use]
+mod crud;
+mod event_settings;
+mod health;
+mod notification_settings;
+mod openapi;
+mod templates;
+mod users;
+
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use openapi::ApiDoc;
+
+/// Every documented route, with the bulk routes' larger body limit applied.
+pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(users::router(bulk_body_limit))
+        .merge(templates::router())
+        .merge(notification_settings::router())
+        .merge(event_settings::router())
+        .merge(health::router())
+}

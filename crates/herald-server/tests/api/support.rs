@@ -1,0 +1,263 @@
+//! Spawns a real Herald for one test and talks to it over HTTP.
+
+use herald_core::clock::ManualClock;
+use herald_core::secrets::SecretKey;
+use herald_server::config::{AuthConfig, JwtAlgorithm, JwtConfig, Secret};
+use herald_server::{App, Config};
+use herald_store::Store;
+use herald_store::scratch::ScratchDatabase;
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A test body: gets a running app.
+pub type Case = fn(TestApp) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Registers `async fn name(app: TestApp)` functions as cases.
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        pub const CASES: &[(&str, crate::support::Case)] = &[$((stringify!($name), (|app| Box::pin($name(app))) as crate::support::Case)),*];
+    };
+}
+pub(crate) use cases;
+
+/// Which database the app runs on.
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+/// The JWT secret test apps accept.
+pub const JWT_SECRET: &str = "test-jwt-secret-with-at-least-32-chars";
+
+/// When every test's clock starts.
+pub const START_MS: i64 = 1_800_000_000_000;
+
+/// A running Herald and what a test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The admin key of the `default` tenant created at first start.
+    pub admin_key: String,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<ManualClock>,
+}
+
+pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let database = match backend {
+            Backend::Sqlite => ScratchDatabase::sqlite(),
+            Backend::Postgres(url) => ScratchDatabase::postgres(&url)
+                .await
+                .expect("a scratch PostgreSQL database"),
+        };
+        let config = test_config(database.url());
+        let clock = Arc::new(ManualClock::new(
+            Timestamp::from_millisecond(START_MS).unwrap(),
+        ));
+        let app = App::build_with_clock(config, clock.clone())
+            .await
+            .expect("the app builds");
+        let base = format!("http://{}", app.local_addr());
+        let admin_key = app
+            .bootstrap_key()
+            .expect("a fresh database gets a default tenant")
+            .secret
+            .clone();
+        let store = app.store();
+        let shutdown = app.shutdown_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        case(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            admin_key,
+            store,
+            clock,
+        })
+        .await;
+        shutdown.cancel();
+        server
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        drop(database);
+    });
+    Ok(())
+}
+
+/// The configuration every test app runs with.
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_string(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        secret_key: Some(Secret::new(SecretKey::generate().to_base64())),
+        body_limit: 64 * 1024,
+        bulk_body_limit: 1024 * 1024,
+        max_page_size: 50,
+        auth: AuthConfig {
+            jwt: Some(JwtConfig {
+                algorithm: JwtAlgorithm::HS256,
+                secret: Some(Secret::new(JWT_SECRET)),
+                public_key_pem: None,
+                public_key_file: None,
+                issuer: None,
+                audience: None,
+                tenant_claim: "tenant".into(),
+                groups_claim: "groups".into(),
+                roles_claim: "roles".into(),
+                clusters_claim: "clusters".into(),
+                leeway_seconds: 0,
+            }),
+            gateway: None,
+        },
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer key and JSON body; returns status and JSON body
+    /// (`null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(key), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(key), None).await
+    }
+
+    /// Creates a document and returns its `_id`.
+    pub async fn create(&self, collection: &str, key: &str, body: Value) -> String {
+        let (status, created) = self.post(&format!("/{collection}/"), key, body).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        created["_id"].as_str().expect("an _id").to_string()
+    }
+
+    /// How many documents a collection holds for the key's tenant.
+    pub async fn count(&self, collection: &str, key: &str) -> u64 {
+        let (status, count) = self.get(&format!("/{collection}/count"), key).await;
+        assert_eq!(status, StatusCode::OK, "{count}");
+        count.as_u64().expect("a number")
+    }
+
+    /// Creates another tenant through the engine, as `herald tenant create` does, and
+    /// returns its admin key.
+    pub async fn new_tenant(&self, slug: &str) -> String {
+        let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
+        tenants
+            .create(slug, None)
+            .await
+            .expect("the tenant is created")
+            .secret
+    }
+
+    /// Mints a key with `role` for `tenant`; returns (secret, key id).
+    pub async fn key(&self, tenant: &str, role: herald_core::access::Role) -> (String, String) {
+        let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
+        let key = tenants
+            .issue_key(tenant, role)
+            .await
+            .expect("the key is minted");
+        (key.secret, key.key_id)
+    }
+
+    /// Revokes a key.
+    pub async fn revoke(&self, tenant: &str, key_id: &str) {
+        let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
+        tenants
+            .revoke_key(tenant, key_id)
+            .await
+            .expect("the key is revoked");
+    }
+}
+
+/// Asserts the seeds' error shape and status, and that the message names `field`.
+pub fn assert_error(response: &(StatusCode, Value), status: StatusCode, field: &str) {
+    let (actual, body) = response;
+    assert_eq!(*actual, status, "{body}");
+    assert_eq!(body["statusCode"], status.as_u16().to_string(), "{body}");
+    assert_eq!(body["error"], status.canonical_reason().unwrap(), "{body}");
+    let message = body["message"].as_str().expect("a message");
+    assert!(
+        message.contains(field),
+        "message {message:?} should name {field:?}"
+    );
+}
+
+/// Every CRUD collection's path.
+pub const COLLECTIONS: [&str; 4] = [
+    "users",
+    "templates",
+    "notification-settings",
+    "event-settings",
+];
+
+/// A valid document for `collection`, distinct for each `n`.
+pub fn sample(collection: &str, n: usize) -> Value {
+    match collection {
+        "users" => {
+            json!({"id": format!("user-{n}"), "name": format!("User {n}"), "emailAddress": format!("user{n}@example.org"), "groups": ["patients"]})
+        }
+        "templates" => {
+            json!({"name": format!("template-{n}"), "emailTitle": "Hello", "emailMessage": "Hi {{user.name}}"})
+        }
+        "notification-settings" => {
+            json!({"eventName": "AM/AppointmentCreated/v1", "group": format!("group-{n}"), "channels": ["email"], "templateName": "template-1"})
+        }
+        "event-settings" => {
+            json!({"eventName": format!("custom/Event{n}/v1"), "supportedChannels": ["email", "sms"]})
+        }
+        other => panic!("unknown collection {other}"),
+    }
+}
+
+/// A harmless change for `collection`.
+pub fn change(collection: &str) -> Value {
+    match collection {
+        "users" => json!({"$set": {"name": "Changed"}}),
+        "templates" => json!({"$set": {"smsMessage": "Changed"}}),
+        "notification-settings" => json!({"$set": {"hours": ["08:00-20:00"]}}),
+        "event-settings" => json!({"$set": {"userGroups": ["staff"]}}),
+        other => panic!("unknown collection {other}"),
+    }
+}

@@ -1,0 +1,84 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Herald: notifications for healthcare software.
+///
+/// Configuration comes from built-in defaults, then the TOML file given with --config, then
+/// HERALD_* environment variables (HERALD_DATABASE_URL, HERALD_BIND, HERALD_SECRET_KEY, …;
+/// nested keys with a double underscore, e.g. HERALD_AUTH__JWT__SECRET).
+#[derive(Debug, Parser)]
+#[command(name = "herald", version)]
+pub struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Herald's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server. On an empty database it creates tenant `default` and prints its
+    /// admin API key once, as a JSON line on standard output.
+    Serve,
+    /// Apply database migrations and exit (serve also applies them at start).
+    Migrate,
+    /// Manage tenants (clinics, organisations).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage the API keys services use to call Herald.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+/// Tenant commands.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its admin key once: {"tenant":"<slug>","apiKey":"<key>"}.
+    Create {
+        /// Short name: lowercase letters, digits and inner hyphens (e.g. st-claire).
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tenants, one JSON line each.
+    List,
+}
+
+/// API key commands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Mint a key and print it once: {"tenant":…,"apiKey":…,"role":…,"keyId":…}.
+    Create(CreateKey),
+    /// List a tenant's keys, one JSON line each (ids and roles; never the keys themselves).
+    List {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a key at once, by the id `list` shows.
+    Revoke {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The key's id.
+        key_id: String,
+    },
+}
+
+/// Arguments of `api-key create`.
+#[derive(Debug, Args)]
+pub struct CreateKey {
+    /// The tenant's slug.
+    #[arg(long)]
+    pub tenant: String,
+    /// admin (everything), manager (settings, templates, preferences, logs, manual sends),
+    /// integration (emit events, send, sync users) or viewer (read-only).
+    #[arg(long)]
+    pub role: String,
+}
