@@ -300,8 +300,12 @@ impl Config {
     }
 }
 
-/// Environment values are text; numbers and booleans are read as such so typed keys work.
+/// Environment values are text; numbers, booleans and JSON arrays of strings are read as such
+/// so typed keys work (`HERALD_PREVIOUS_SECRET_KEYS='["…","…"]'`).
 fn parse_env_value(value: &str) -> figment::value::Value {
+    if let Ok(items) = serde_json::from_str::<Vec<String>>(value) {
+        return items.into();
+    }
     if let Ok(n) = value.parse::<u64>() {
         return n.into();
     }
@@ -388,6 +392,14 @@ mod tests {
         let jwt = config.auth.jwt.unwrap();
         assert_eq!(jwt.issuer.as_deref(), Some("https://idp"));
         assert_eq!(jwt.tenant_claim, "tenant");
+    }
+
+    #[test]
+    fn lists_come_from_json_arrays() {
+        let old_key = "cd".repeat(32);
+        let keys = format!("[\"{old_key}\"]");
+        let config = Config::load(None, env(&[("HERALD_PREVIOUS_SECRET_KEYS", &keys)])).unwrap();
+        assert_eq!(config.previous_secret_keys, vec![Secret::new(old_key)]);
     }
 
     #[test]
