@@ -74,13 +74,10 @@ impl Role {
 
     /// Reads a role name.
     pub fn parse(text: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == text)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
-                format!("unknown role; expected one of {}", names.join(", "))
-            })
+        Self::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown role; expected one of {}", names.join(", "))
+        })
     }
 
     /// Whether this role grants `permission`.
@@ -101,10 +98,7 @@ impl Role {
                     | UsersRead
             ),
             Role::Integration => matches!(permission, EventsEmit | Send | UsersRead | UsersWrite),
-            Role::Viewer => matches!(
-                permission,
-                SettingsRead | TemplatesRead | PreferencesRead | LogsRead | UsersRead
-            ),
+            Role::Viewer => matches!(permission, SettingsRead | TemplatesRead | PreferencesRead | LogsRead | UsersRead),
         }
     }
 }

@@ -19,15 +19,8 @@ pub fn mint() -> MintedKey {
     rand::rng().fill_bytes(&mut raw);
     let mut id = [0u8; 6];
     rand::rng().fill_bytes(&mut id);
-    let secret = format!(
-        "hk_{}",
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
-    );
-    MintedKey {
-        hash: hash(&secret),
-        key_id: hex::encode(id),
-        secret,
-    }
+    let secret = format!("hk_{}", base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw));
+    MintedKey { hash: hash(&secret), key_id: hex::encode(id), secret }
 }
 
 /// The stored form of a presented key. Keys carry 256 random bits, so a plain SHA-256 is as

@@ -5,14 +5,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 /// Fields Herald manages itself; clients cannot set them, and they are stripped from input.
-pub const SYSTEM_FIELDS: [&str; 6] = [
-    "_id",
-    "createdAt",
-    "updatedAt",
-    "creatorId",
-    "updaterId",
-    "__STATE__",
-];
+pub const SYSTEM_FIELDS: [&str; 6] = ["_id", "createdAt", "updatedAt", "creatorId", "updaterId", "__STATE__"];
 
 /// One stored document of a collection.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,15 +33,9 @@ impl Document {
         out.insert("_id".into(), Value::String(self.id.clone()));
         out.extend(self.body.iter().map(|(k, v)| (k.clone(), v.clone())));
         out.insert("creatorId".into(), Value::String(self.creator_id.clone()));
-        out.insert(
-            "createdAt".into(),
-            Value::String(format_timestamp(self.created_at)),
-        );
+        out.insert("createdAt".into(), Value::String(format_timestamp(self.created_at)));
         out.insert("updaterId".into(), Value::String(self.updater_id.clone()));
-        out.insert(
-            "updatedAt".into(),
-            Value::String(format_timestamp(self.updated_at)),
-        );
+        out.insert("updatedAt".into(), Value::String(format_timestamp(self.updated_at)));
         out.insert("__STATE__".into(), Value::String("PUBLIC".into()));
         Value::Object(out)
     }
@@ -56,9 +43,7 @@ impl Document {
     /// The document restricted to `fields` (top-level names or dotted paths); `_id` is always
     /// kept, as the CRUD service does.
     pub fn project(&self, fields: &[String]) -> Value {
-        let Value::Object(full) = self.to_json() else {
-            unreachable!("to_json returns an object")
-        };
+        let Value::Object(full) = self.to_json() else { unreachable!("to_json returns an object") };
         let mut out = Map::new();
         out.insert("_id".into(), Value::String(self.id.clone()));
         for field in fields {
@@ -92,9 +77,7 @@ fn insert_path(out: &mut Map<String, Value>, head: &str, rest: &[&str], value: V
             out.insert(head.to_string(), value);
         }
         Some((next, tail)) => {
-            let entry = out
-                .entry(head.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = out.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(inner) = entry {
                 insert_path(inner, next, tail, value);
             }
@@ -109,8 +92,7 @@ pub fn format_timestamp(ts: Timestamp) -> String {
 
 /// `ts` truncated to whole milliseconds, the precision documents are stored with.
 pub fn to_millis(ts: Timestamp) -> Timestamp {
-    Timestamp::from_millisecond(ts.as_millisecond())
-        .expect("a valid timestamp stays valid when truncated")
+    Timestamp::from_millisecond(ts.as_millisecond()).expect("a valid timestamp stays valid when truncated")
 }
 
 /// Removes the system fields from client input, which may echo a document it read.
@@ -129,10 +111,7 @@ mod tests {
         let ts = Timestamp::from_millisecond(1_586_106_974_175).unwrap();
         Document {
             id: "5e8a125eb74dbf0011444ed3".into(),
-            body: json!({"name": "x", "nested": {"a": 1, "b": 2}})
-                .as_object()
-                .unwrap()
-                .clone(),
+            body: json!({"name": "x", "nested": {"a": 1, "b": 2}}).as_object().unwrap().clone(),
             created_at: ts,
             updated_at: ts,
             creator_id: "key1".into(),
@@ -152,11 +131,7 @@ mod tests {
 
     #[test]
     fn projection_keeps_id_and_named_paths() {
-        let projected =
-            sample().project(&["nested.b".into(), "missing".into(), "createdAt".into()]);
-        assert_eq!(
-            projected,
-            json!({"_id": "5e8a125eb74dbf0011444ed3", "nested": {"b": 2}, "createdAt": "2020-04-05T17:16:14.175Z"})
-        );
+        let projected = sample().project(&["nested.b".into(), "missing".into(), "createdAt".into()]);
+        assert_eq!(projected, json!({"_id": "5e8a125eb74dbf0011444ed3", "nested": {"b": 2}, "createdAt": "2020-04-05T17:16:14.175Z"}));
     }
 }

@@ -17,10 +17,7 @@ pub struct Invalid {
 impl Invalid {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 
     /// The same error, placed under `parent` (e.g. `[3]` or `body`).
@@ -36,23 +33,14 @@ impl Invalid {
 
     /// Deserializes `value` into `T`, turning serde's complaint into an [`Invalid`] that names
     /// the field by its path.
-    pub fn deserialize<T: serde::de::DeserializeOwned>(
-        value: serde_json::Value,
-    ) -> Result<T, Invalid> {
+    pub fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Invalid> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let mut field = if path == "." { String::new() } else { path };
             let message = e.into_inner().to_string();
             // serde reports a missing field at its parent: name it directly.
-            if let Some(name) = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                field = if field.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{field}.{name}")
-                };
+            if let Some(name) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+                field = if field.is_empty() { name.to_string() } else { format!("{field}.{name}") };
             }
             Invalid::new(field, scrub_serde_message(&message))
         })
@@ -89,17 +77,12 @@ fn scrub_serde_message(message: &str) -> String {
         }
     }
     out.push_str(rest);
-    out.replace("string (value)", "a string")
-        .replace("integer (value)", "an integer")
+    out.replace("string (value)", "a string").replace("integer (value)", "an integer")
 }
 
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() {
-            write!(f, "{}", self.reason)
-        } else {
-            write!(f, "{}: {}", self.field, self.reason)
-        }
+        if self.field.is_empty() { write!(f, "{}", self.reason) } else { write!(f, "{}: {}", self.field, self.reason) }
     }
 }
 
@@ -120,26 +103,18 @@ mod tests {
 
     #[test]
     fn names_the_field_and_hides_the_value() {
-        let err =
-            Invalid::deserialize::<Sample>(serde_json::json!({"name": "x", "tags": ["a", 7]}))
-                .unwrap_err();
+        let err = Invalid::deserialize::<Sample>(serde_json::json!({"name": "x", "tags": ["a", 7]})).unwrap_err();
         assert_eq!(err.field, "tags[1]");
-        let err =
-            Invalid::deserialize::<Sample>(serde_json::json!({"name": "+33612345678", "tags": 3}))
-                .unwrap_err();
+        let err = Invalid::deserialize::<Sample>(serde_json::json!({"name": "+33612345678", "tags": 3})).unwrap_err();
         assert_eq!(err.field, "tags");
-        let err =
-            Invalid::deserialize::<Sample>(serde_json::json!({"name": 5, "tags": []})).unwrap_err();
+        let err = Invalid::deserialize::<Sample>(serde_json::json!({"name": 5, "tags": []})).unwrap_err();
         assert_eq!(err.field, "name");
         assert!(!err.reason.contains('5'), "{}", err.reason);
     }
 
     #[test]
     fn unknown_fields_are_named() {
-        let err = Invalid::deserialize::<Sample>(
-            serde_json::json!({"name": "x", "tags": [], "colour": 1}),
-        )
-        .unwrap_err();
+        let err = Invalid::deserialize::<Sample>(serde_json::json!({"name": "x", "tags": [], "colour": 1})).unwrap_err();
         assert!(err.reason.contains("`colour`"), "{}", err.reason);
         assert_eq!(err.field, "colour");
         let err = Invalid::deserialize::<Sample>(serde_json::json!({"tags": []})).unwrap_err();

@@ -31,14 +31,9 @@ impl SecretKey {
         let decoded = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(text).ok()
         } else {
-            STANDARD
-                .decode(text)
-                .or_else(|_| URL_SAFE_NO_PAD.decode(text))
-                .ok()
+            STANDARD.decode(text).or_else(|_| URL_SAFE_NO_PAD.decode(text)).ok()
         };
-        let bytes: [u8; 32] = decoded
-            .and_then(|d| d.try_into().ok())
-            .ok_or("must be 32 bytes written as 64 hex digits or base64")?;
+        let bytes: [u8; 32] = decoded.and_then(|d| d.try_into().ok()).ok_or("must be 32 bytes written as 64 hex digits or base64")?;
         Ok(Self::from_bytes(bytes))
     }
 
@@ -102,11 +97,7 @@ impl Keyring {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let mut data = nonce.to_vec();
-        data.extend(
-            cipher
-                .encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes())
-                .expect("encryption cannot fail"),
-        );
+        data.extend(cipher.encrypt(XNonce::from_slice(&nonce), plaintext.as_bytes()).expect("encryption cannot fail"));
         format!("v1:{}:{}", self.primary.id(), URL_SAFE_NO_PAD.encode(data))
     }
 
@@ -120,16 +111,13 @@ impl Keyring {
             .chain(&self.previous)
             .find(|k| k.id() == kid)
             .ok_or_else(|| OpenError::UnknownKey(kid.to_string()))?;
-        let data = URL_SAFE_NO_PAD
-            .decode(data)
-            .map_err(|_| OpenError::Malformed)?;
+        let data = URL_SAFE_NO_PAD.decode(data).map_err(|_| OpenError::Malformed)?;
         if data.len() < 24 {
             return Err(OpenError::Malformed);
         }
         let (nonce, ciphertext) = data.split_at(24);
-        let plain = XChaCha20Poly1305::new((&key.bytes).into())
-            .decrypt(XNonce::from_slice(nonce), ciphertext)
-            .map_err(|_| OpenError::Tampered)?;
+        let plain =
+            XChaCha20Poly1305::new((&key.bytes).into()).decrypt(XNonce::from_slice(nonce), ciphertext).map_err(|_| OpenError::Tampered)?;
         String::from_utf8(plain).map_err(|_| OpenError::Tampered)
     }
 }
@@ -154,10 +142,7 @@ mod tests {
         let rotated = Keyring::new(SecretKey::generate(), vec![old]);
         assert_eq!(rotated.open(&sealed).unwrap(), "secret");
         let forgotten = Keyring::new(SecretKey::generate(), vec![]);
-        assert!(matches!(
-            forgotten.open(&sealed),
-            Err(OpenError::UnknownKey(_))
-        ));
+        assert!(matches!(forgotten.open(&sealed), Err(OpenError::UnknownKey(_))));
     }
 
     #[test]
@@ -166,10 +151,7 @@ mod tests {
         let mut sealed = ring.seal("secret");
         let last = sealed.pop().unwrap();
         sealed.push(if last == 'A' { 'B' } else { 'A' });
-        assert!(matches!(
-            ring.open(&sealed),
-            Err(OpenError::Tampered | OpenError::Malformed)
-        ));
+        assert!(matches!(ring.open(&sealed), Err(OpenError::Tampered | OpenError::Malformed)));
         assert_eq!(ring.open("nonsense"), Err(OpenError::Malformed));
     }
 

@@ -26,28 +26,16 @@ impl ServiceCaller {
 
     /// The caller as recorded on documents it writes.
     pub fn actor(&self) -> Actor {
-        Actor {
-            tenant: self.tenant.clone(),
-            id: format!("apikey:{}", self.key_id),
-        }
+        Actor { tenant: self.tenant.clone(), id: format!("apikey:{}", self.key_id) }
     }
 }
 
 /// Resolves the secret of a presented API key to its caller; unknown and revoked keys are
 /// refused alike.
-pub async fn authenticate_key(
-    store: &Arc<dyn Store>,
-    secret: &str,
-) -> Result<ServiceCaller, EngineError> {
+pub async fn authenticate_key(store: &Arc<dyn Store>, secret: &str) -> Result<ServiceCaller, EngineError> {
     let record = store.find_api_key(&api_key::hash(secret)).await?;
     match record {
-        Some(key) if key.revoked_at.is_none() => Ok(ServiceCaller {
-            tenant: key.tenant,
-            key_id: key.key_id,
-            role: key.role,
-        }),
-        _ => Err(EngineError::Unauthenticated(
-            "the API key is unknown or revoked",
-        )),
+        Some(key) if key.revoked_at.is_none() => Ok(ServiceCaller { tenant: key.tenant, key_id: key.key_id, role: key.role }),
+        _ => Err(EngineError::Unauthenticated("the API key is unknown or revoked")),
     }
 }

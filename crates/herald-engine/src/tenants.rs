@@ -39,23 +39,12 @@ impl Tenants {
 
     /// Creates a tenant and its first admin key.
     pub async fn create(&self, slug: &str, name: Option<&str>) -> Result<IssuedKey, EngineError> {
-        let slug =
-            TenantSlug::parse(slug).map_err(|reason| herald_core::Invalid::new("slug", reason))?;
-        let record = TenantRecord {
-            slug: slug.to_string(),
-            name: name.unwrap_or(slug.as_str()).to_string(),
-            created_at: self.clock.now(),
-        };
-        self.store
-            .create_tenant(&record)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict { field } => EngineError::Conflict {
-                    what: "tenant",
-                    field,
-                },
-                other => other.into(),
-            })?;
+        let slug = TenantSlug::parse(slug).map_err(|reason| herald_core::Invalid::new("slug", reason))?;
+        let record = TenantRecord { slug: slug.to_string(), name: name.unwrap_or(slug.as_str()).to_string(), created_at: self.clock.now() };
+        self.store.create_tenant(&record).await.map_err(|e| match e {
+            StoreError::Conflict { field } => EngineError::Conflict { what: "tenant", field },
+            other => other.into(),
+        })?;
         self.issue_key(&record.slug, Role::Admin).await
     }
 
@@ -74,10 +63,7 @@ impl Tenants {
 
     /// Mints a new key with `role` for an existing tenant.
     pub async fn issue_key(&self, tenant: &str, role: Role) -> Result<IssuedKey, EngineError> {
-        self.store
-            .find_tenant(tenant)
-            .await?
-            .ok_or(EngineError::NotFound("tenant"))?;
+        self.store.find_tenant(tenant).await?.ok_or(EngineError::NotFound("tenant"))?;
         let minted = api_key::mint();
         let record = ApiKeyRecord {
             key_id: minted.key_id.clone(),
@@ -88,30 +74,18 @@ impl Tenants {
             revoked_at: None,
         };
         self.store.insert_api_key(&record).await?;
-        Ok(IssuedKey {
-            tenant: tenant.to_string(),
-            key_id: minted.key_id,
-            role,
-            secret: minted.secret,
-        })
+        Ok(IssuedKey { tenant: tenant.to_string(), key_id: minted.key_id, role, secret: minted.secret })
     }
 
     /// A tenant's keys (never their secrets).
     pub async fn list_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, EngineError> {
-        self.store
-            .find_tenant(tenant)
-            .await?
-            .ok_or(EngineError::NotFound("tenant"))?;
+        self.store.find_tenant(tenant).await?.ok_or(EngineError::NotFound("tenant"))?;
         Ok(self.store.list_api_keys(tenant).await?)
     }
 
     /// Revokes a key at once.
     pub async fn revoke_key(&self, tenant: &str, key_id: &str) -> Result<(), EngineError> {
-        if self
-            .store
-            .revoke_api_key(tenant, key_id, self.clock.now())
-            .await?
-        {
+        if self.store.revoke_api_key(tenant, key_id, self.clock.now()).await? {
             Ok(())
         } else {
             Err(EngineError::NotFound("active API key"))

@@ -48,24 +48,11 @@ impl App {
         let keyring = keyring::load(&config)?;
         let store = herald_store::connect(&config.database_url).await?;
         store.migrate().await?;
-        let bootstrap_key = Tenants::new(store.clone(), clock.clone())
-            .ensure_default()
-            .await?;
+        let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
         let end_users = EndUserAuth::from_config(&config.auth)?;
-        let documents = Documents::new(
-            store.clone(),
-            clock.clone(),
-            config.max_page_size,
-            config.max_bulk_items,
-        );
+        let documents = Documents::new(store.clone(), clock.clone(), config.max_page_size, config.max_bulk_items);
         let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
-        let state = AppState::new(
-            store.clone(),
-            documents,
-            end_users,
-            clock,
-            serde_json::to_value(&openapi)?,
-        );
+        let state = AppState::new(store.clone(), documents, end_users, clock, serde_json::to_value(&openapi)?);
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
             .make_span_with(|request: &Request| {
@@ -78,10 +65,7 @@ impl App {
         let router = router
             .fallback(|| async { ApiError::not_found("no such route") })
             .method_not_allowed_fallback(|| async {
-                ApiError::new(
-                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                    "this route does not take that method",
-                )
+                ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method")
             })
             .layer(middleware::from_fn(record_metrics))
             .layer(DefaultBodyLimit::max(config.body_limit))
@@ -89,24 +73,13 @@ impl App {
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self {
-            listener,
-            router,
-            store,
-            keyring,
-            bootstrap_key,
-            shutdown: CancellationToken::new(),
-        })
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
+        Ok(Self { listener, router, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
     }
 
     /// The address the server listens on (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     /// The admin key of the `default` tenant, when this start created it.
@@ -132,12 +105,9 @@ impl App {
     /// Serves until the shutdown token is cancelled.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        axum::serve(
-            self.listener,
-            ServiceExt::<Request>::into_make_service(service),
-        )
-        .with_graceful_shutdown(self.shutdown.cancelled_owned())
-        .await?;
+        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
+            .with_graceful_shutdown(self.shutdown.cancelled_owned())
+            .await?;
         Ok(())
     }
 }

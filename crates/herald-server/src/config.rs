@@ -204,29 +204,18 @@ pub struct ConfigError(String);
 impl Config {
     /// Reads defaults, then `file` (if given), then the `HERALD_*` variables of `environment`,
     /// and checks the result.
-    pub fn load(
-        file: Option<&Path>,
-        environment: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, environment: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError(format!(
-                    "the configuration file {} does not exist",
-                    file.display()
-                )));
+                return Err(ConfigError(format!("the configuration file {} does not exist", file.display())));
             }
             figment = figment.merge(Toml::file(file));
         }
-        let variables: Vec<(String, String)> = environment
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_"))
-            .collect();
+        let variables: Vec<(String, String)> =
+            environment.into_iter().filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_")).collect();
         let figment = variables.iter().fold(figment, |f, (k, v)| {
-            let key = k
-                .trim_start_matches("HERALD_")
-                .to_ascii_lowercase()
-                .replace("__", ".");
+            let key = k.trim_start_matches("HERALD_").to_ascii_lowercase().replace("__", ".");
             f.merge(Serialized::global(&key, parse_env_value(v)))
         });
         let config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
@@ -240,48 +229,37 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"]
-            .iter()
-            .any(|s| self.database_url.starts_with(s));
+        let scheme_ok = ["sqlite:", "postgres://", "postgresql://"].iter().any(|s| self.database_url.starts_with(s));
         if !scheme_ok {
-            return Err(ConfigError(
-                "database_url (HERALD_DATABASE_URL): must start with sqlite:// or postgres://"
-                    .into(),
-            ));
+            return Err(ConfigError("database_url (HERALD_DATABASE_URL): must start with sqlite:// or postgres://".into()));
         }
         if let Some(key) = &self.secret_key {
             herald_core::secrets::SecretKey::parse(key.expose())
                 .map_err(|e| ConfigError(format!("secret_key (HERALD_SECRET_KEY): {e}")))?;
         } else if !self.database_url.starts_with("sqlite:") {
-            return Err(ConfigError("secret_key (HERALD_SECRET_KEY): must be set when the database is PostgreSQL, so every instance shares it".into()));
+            return Err(ConfigError(
+                "secret_key (HERALD_SECRET_KEY): must be set when the database is PostgreSQL, so every instance shares it".into(),
+            ));
         }
         for key in &self.previous_secret_keys {
-            herald_core::secrets::SecretKey::parse(key.expose())
-                .map_err(|e| ConfigError(format!("previous_secret_keys: {e}")))?;
+            herald_core::secrets::SecretKey::parse(key.expose()).map_err(|e| ConfigError(format!("previous_secret_keys: {e}")))?;
         }
         if self.body_limit < 1024 || self.bulk_body_limit < self.body_limit {
-            return Err(ConfigError(
-                "body_limit must be at least 1024 bytes and bulk_body_limit at least body_limit"
-                    .into(),
-            ));
+            return Err(ConfigError("body_limit must be at least 1024 bytes and bulk_body_limit at least body_limit".into()));
         }
         if self.max_page_size == 0 || self.max_bulk_items == 0 {
-            return Err(ConfigError(
-                "max_page_size and max_bulk_items must be at least 1".into(),
-            ));
+            return Err(ConfigError("max_page_size and max_bulk_items must be at least 1".into()));
         }
         if let Some(jwt) = &self.auth.jwt {
             let has_public_key = jwt.public_key_pem.is_some() || jwt.public_key_file.is_some();
             match jwt.algorithm {
-                JwtAlgorithm::HS256
-                    if jwt.secret.as_ref().is_none_or(|s| s.expose().len() < 32) =>
-                {
-                    return Err(ConfigError(
-                        "auth.jwt.secret: HS256 needs a secret of at least 32 characters".into(),
-                    ));
+                JwtAlgorithm::HS256 if jwt.secret.as_ref().is_none_or(|s| s.expose().len() < 32) => {
+                    return Err(ConfigError("auth.jwt.secret: HS256 needs a secret of at least 32 characters".into()));
                 }
                 JwtAlgorithm::RS256 | JwtAlgorithm::ES256 if !has_public_key => {
-                    return Err(ConfigError("auth.jwt.public_key_pem: RS256 and ES256 need a public key (public_key_pem or public_key_file)".into()));
+                    return Err(ConfigError(
+                        "auth.jwt.public_key_pem: RS256 and ES256 need a public key (public_key_pem or public_key_file)".into(),
+                    ));
                 }
                 _ => {}
             }
@@ -291,10 +269,7 @@ impl Config {
 
     /// The SQLite database file, when the database is SQLite.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self
-            .database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or(rest);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
@@ -321,11 +296,7 @@ fn describe(error: figment::Error) -> String {
     error
         .into_iter()
         .map(|e| {
-            let key = if e.path.is_empty() {
-                "configuration".to_string()
-            } else {
-                e.path.join(".")
-            };
+            let key = if e.path.is_empty() { "configuration".to_string() } else { e.path.join(".") };
             let env_name = format!("HERALD_{}", key.to_ascii_uppercase().replace('.', "__"));
             let detail = match &e.kind {
                 figment::error::Kind::InvalidType(actual, expected) => {
@@ -356,10 +327,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -376,19 +344,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("herald.toml");
         std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_page_size = 50\n[auth.jwt]\nalgorithm = \"HS256\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n").unwrap();
-        let config = Config::load(
-            Some(&file),
-            env(&[
-                ("HERALD_MAX_PAGE_SIZE", "20"),
-                ("HERALD_AUTH__JWT__ISSUER", "https://idp"),
-            ]),
-        )
-        .unwrap();
+        let config =
+            Config::load(Some(&file), env(&[("HERALD_MAX_PAGE_SIZE", "20"), ("HERALD_AUTH__JWT__ISSUER", "https://idp")])).unwrap();
         assert_eq!(config.bind.to_string(), "0.0.0.0:9000");
-        assert_eq!(
-            config.max_page_size, 20,
-            "the environment wins over the file"
-        );
+        assert_eq!(config.max_page_size, 20, "the environment wins over the file");
         let jwt = config.auth.jwt.unwrap();
         assert_eq!(jwt.issuer.as_deref(), Some("https://idp"));
         assert_eq!(jwt.tenant_claim, "tenant");
@@ -406,19 +365,10 @@ mod tests {
     fn errors_name_the_key() {
         let cases = [
             (vec![("HERALD_BIND", "not-an-address")], "HERALD_BIND"),
-            (
-                vec![("HERALD_DATABASE_URL", "mysql://x")],
-                "HERALD_DATABASE_URL",
-            ),
+            (vec![("HERALD_DATABASE_URL", "mysql://x")], "HERALD_DATABASE_URL"),
             (vec![("HERALD_SECRET_KEY", "short")], "HERALD_SECRET_KEY"),
-            (
-                vec![("HERALD_MAX_PAGE_SIZE", "lots")],
-                "HERALD_MAX_PAGE_SIZE",
-            ),
-            (
-                vec![("HERALD_DATABASE_URL", "postgres://h/db")],
-                "HERALD_SECRET_KEY",
-            ),
+            (vec![("HERALD_MAX_PAGE_SIZE", "lots")], "HERALD_MAX_PAGE_SIZE"),
+            (vec![("HERALD_DATABASE_URL", "postgres://h/db")], "HERALD_SECRET_KEY"),
             (vec![("HERALD_UNKNOWN_THING", "1")], "unknown_thing"),
             (vec![("HERALD_AUTH__JWT__ALGORITHM", "RS256")], "public_key"),
         ];
@@ -432,19 +382,12 @@ mod tests {
     fn secrets_never_print() {
         let config = Config::load(None, env(&[("HERALD_SECRET_KEY", &"ab".repeat(32))])).unwrap();
         assert!(!format!("{config:?}").contains("abab"));
-        let err = Config::load(None, env(&[("HERALD_SECRET_KEY", "my-secret-value")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(None, env(&[("HERALD_SECRET_KEY", "my-secret-value")])).unwrap_err().to_string();
         assert!(!err.contains("my-secret-value"), "{err}");
     }
 
     #[test]
     fn missing_file_is_an_error() {
-        assert!(
-            Config::load(Some(Path::new("/nonexistent/herald.toml")), env(&[]))
-                .unwrap_err()
-                .to_string()
-                .contains("does not exist")
-        );
+        assert!(Config::load(Some(Path::new("/nonexistent/herald.toml")), env(&[])).unwrap_err().to_string().contains("does not exist"));
     }
 }

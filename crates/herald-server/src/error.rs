@@ -34,10 +34,7 @@ pub struct ErrorBody {
 impl ApiError {
     /// An error with any status.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
+        Self { status, message: message.into() }
     }
 
     /// 400 Bad Request.
@@ -62,10 +59,7 @@ impl ApiError {
 
     /// 500, with a message that reveals nothing; log the detail before calling.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "An error occurred while processing the request",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "An error occurred while processing the request")
     }
 
     /// The status code.
@@ -95,18 +89,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             status_code: self.status.as_u16().to_string(),
-            error: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_string(),
             message: self.message,
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -15,27 +15,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body: the request body is larger than the configured limit",
-                    )
-                } else {
-                    ApiError::bad_request("body: the request body could not be read")
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body: the request body is larger than the configured limit")
+            } else {
+                ApiError::bad_request("body: the request body could not be read")
+            }
+        })?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request("body: a JSON body is required"));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::bad_request(format!(
-                "body: malformed JSON ({})",
-                json_error_position(&e)
-            ))
-        })
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad_request(format!("body: malformed JSON ({})", json_error_position(&e))))
     }
 }
 
@@ -63,8 +55,6 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
-            .map(QueryPairs)
-            .map_err(|_| ApiError::bad_request("query: the query string is malformed"))
+        serde_urlencoded::from_str(query).map(QueryPairs).map_err(|_| ApiError::bad_request("query: the query string is malformed"))
     }
 }

@@ -18,11 +18,8 @@ pub fn load(config: &Config) -> anyhow::Result<Keyring> {
         .map(|k| SecretKey::parse(k.expose()).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let primary = match (&config.secret_key, config.sqlite_path()) {
-        (Some(key), _) => SecretKey::parse(key.expose())
-            .map_err(|e| anyhow::anyhow!("secret_key (HERALD_SECRET_KEY): {e}"))?,
-        (None, Some(database)) => {
-            development_key(&database.parent().unwrap_or(Path::new(".")).join(KEY_FILE))?
-        }
+        (Some(key), _) => SecretKey::parse(key.expose()).map_err(|e| anyhow::anyhow!("secret_key (HERALD_SECRET_KEY): {e}"))?,
+        (None, Some(database)) => development_key(&database.parent().unwrap_or(Path::new(".")).join(KEY_FILE))?,
         (None, None) => {
             anyhow::bail!("secret_key (HERALD_SECRET_KEY): must be set for this database")
         }
@@ -32,17 +29,14 @@ pub fn load(config: &Config) -> anyhow::Result<Keyring> {
 
 fn development_key(path: &Path) -> anyhow::Result<SecretKey> {
     if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return SecretKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let key = SecretKey::generate();
-    write_owner_only(path, &key.to_base64())
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_owner_only(path, &key.to_base64()).with_context(|| format!("writing {}", path.display()))?;
     tracing::warn!(path = %path.display(), key_id = key.id(), "HERALD_SECRET_KEY is not set: generated a development key; set HERALD_SECRET_KEY in production");
     Ok(key)
 }
@@ -51,11 +45,7 @@ fn development_key(path: &Path) -> anyhow::Result<SecretKey> {
 fn write_owner_only(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
 }
@@ -73,20 +63,14 @@ mod tests {
     #[test]
     fn generates_once_then_reuses_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            database_url: format!("sqlite://{}/herald.db", dir.path().display()),
-            ..Config::default()
-        };
+        let config = Config { database_url: format!("sqlite://{}/herald.db", dir.path().display()), ..Config::default() };
         let first = load(&config).unwrap();
         let second = load(&config).unwrap();
         assert_eq!(first.primary_id(), second.primary_id());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

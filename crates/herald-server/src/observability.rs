@@ -32,19 +32,12 @@ impl MakeRequestId for RandomRequestId {
 /// app in a process shares one).
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
-            .install_recorder()
-            .expect("the metrics recorder is installed once")
-    })
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().expect("the metrics recorder is installed once"))
 }
 
 /// The route template of a request, or `unmatched`.
 pub fn route_of<B>(request: &axum::http::Request<B>) -> String {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string())
+    request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string())
 }
 
 /// Counts requests and times them, labelled by method, route template and status.
@@ -53,13 +46,8 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
     let route = route_of(&request);
     let started = Instant::now();
     let response = next.run(request).await;
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
+    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
     metrics::counter!("herald_http_requests_total", &labels).increment(1);
-    metrics::histogram!("herald_http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("herald_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
 }

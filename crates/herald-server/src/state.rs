@@ -27,13 +27,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         openapi: serde_json::Value,
     ) -> Self {
-        Self(Arc::new(Inner {
-            store,
-            documents,
-            end_users,
-            clock,
-            openapi: Arc::new(openapi),
-        }))
+        Self(Arc::new(Inner { store, documents, end_users, clock, openapi: Arc::new(openapi) }))
     }
 
     /// The store.

@@ -9,7 +9,6 @@
 
 mod postgres;
 mod records;
-pub mod scratch;
 mod sql;
 mod sqlite;
 
@@ -82,49 +81,19 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's keys, oldest first.
     async fn list_api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes a tenant's key; false when the tenant has no such active key.
-    async fn revoke_api_key(
-        &self,
-        tenant: &str,
-        key_id: &str,
-        at: Timestamp,
-    ) -> Result<bool, StoreError>;
+    async fn revoke_api_key(&self, tenant: &str, key_id: &str, at: Timestamp) -> Result<bool, StoreError>;
 
     /// Inserts documents, all or none; `Conflict` when a unique field is taken.
-    async fn insert_documents(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        documents: &[Document],
-    ) -> Result<(), StoreError>;
+    async fn insert_documents(&self, collection: Collection, tenant: &str, documents: &[Document]) -> Result<(), StoreError>;
     /// Inserts or updates documents by the collection's unique field, all or none. An update
     /// keeps the stored `_id`, `createdAt` and `creatorId`.
-    async fn upsert_documents(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        documents: &[Document],
-    ) -> Result<Vec<Upserted>, StoreError>;
+    async fn upsert_documents(&self, collection: Collection, tenant: &str, documents: &[Document]) -> Result<Vec<Upserted>, StoreError>;
     /// One document by `_id`.
-    async fn get_document(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        id: &str,
-    ) -> Result<Option<Document>, StoreError>;
+    async fn get_document(&self, collection: Collection, tenant: &str, id: &str) -> Result<Option<Document>, StoreError>;
     /// The documents a list query selects.
-    async fn find_documents(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        query: &ListQuery,
-    ) -> Result<Vec<Document>, StoreError>;
+    async fn find_documents(&self, collection: Collection, tenant: &str, query: &ListQuery) -> Result<Vec<Document>, StoreError>;
     /// How many documents a filter selects.
-    async fn count_documents(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        filter: &Filter,
-    ) -> Result<u64, StoreError>;
+    async fn count_documents(&self, collection: Collection, tenant: &str, filter: &Filter) -> Result<u64, StoreError>;
     /// Replaces a document's body if its revision is still `expected_revision`; false when it
     /// changed meanwhile or is gone. `Conflict` when a unique field is taken.
     async fn replace_document(
@@ -135,12 +104,7 @@ pub trait Store: Send + Sync + 'static {
         expected_revision: i64,
     ) -> Result<bool, StoreError>;
     /// Deletes a document; false when there was none.
-    async fn delete_document(
-        &self,
-        collection: Collection,
-        tenant: &str,
-        id: &str,
-    ) -> Result<bool, StoreError>;
+    async fn delete_document(&self, collection: Collection, tenant: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
@@ -167,11 +131,7 @@ fn table(collection: Collection) -> &'static str {
 /// The value of the collection's unique field in `document`, if it has one.
 fn unique_key(collection: Collection, document: &Document) -> Option<String> {
     let field = collection.unique_field()?;
-    document
-        .body
-        .get(field)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
+    document.body.get(field).and_then(|v| v.as_str()).map(str::to_string)
 }
 
 /// Maps a unique-constraint violation to `Conflict` on the collection's unique field.

@@ -6,10 +6,10 @@ use herald_core::access::Role;
 use herald_core::document::Document;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
-use herald_store::scratch::ScratchDatabase;
 use herald_store::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted};
+use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;
-use libtest_mimic::{Arguments, Trial};
+use libtest_mimic::Arguments;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::pin::Pin;
@@ -46,45 +46,18 @@ const CASES: &[(&str, Case)] = cases![
 
 fn main() {
     let args = Arguments::from_args();
-    let postgres = std::env::var("HERALD_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    if postgres.is_none() {
-        eprintln!(
-            "note: HERALD_TEST_POSTGRES_URL is not set: the postgres:: contract tests are skipped (ignored)"
-        );
-    }
-    let mut trials = Vec::new();
-    for &(name, case) in CASES {
-        trials.push(Trial::test(format!("sqlite::{name}"), move || {
-            run(async move {
-                let db = ScratchDatabase::sqlite();
-                case(open(db.url()).await).await;
-            })
-        }));
-        let url = postgres.clone();
-        trials.push(
-            Trial::test(format!("postgres::{name}"), move || {
-                let url = url.ok_or("HERALD_TEST_POSTGRES_URL is not set")?;
-                run(async move {
-                    let db = ScratchDatabase::postgres(&url)
-                        .await
-                        .expect("a scratch PostgreSQL database");
-                    case(open(db.url()).await).await;
-                })
-            })
-            .with_ignored_flag(postgres.is_none()),
-        );
-    }
-    libtest_mimic::run(&args, trials).exit();
+    libtest_mimic::run(&args, on_each_backend("contract", CASES, run_case)).exit();
+}
+
+fn run_case(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
+    run(async move {
+        let db = backend.scratch().await;
+        case(open(db.url()).await).await;
+    })
 }
 
 fn run(test: impl Future<Output = ()>) -> Result<(), libtest_mimic::Failed> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(test);
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(test);
     Ok(())
 }
 
@@ -92,14 +65,7 @@ async fn open(url: &str) -> Arc<dyn Store> {
     let store = herald_store::connect(url).await.expect("the store opens");
     store.migrate().await.expect("migrations apply");
     for slug in ["clinic-a", "clinic-b"] {
-        store
-            .create_tenant(&TenantRecord {
-                slug: slug.into(),
-                name: slug.into(),
-                created_at: now(),
-            })
-            .await
-            .unwrap();
+        store.create_tenant(&TenantRecord { slug: slug.into(), name: slug.into(), created_at: now() }).await.unwrap();
     }
     store
 }
@@ -125,34 +91,15 @@ fn id(n: u32) -> String {
 }
 
 async fn seed(store: &Arc<dyn Store>, bodies: Vec<Value>) {
-    let docs: Vec<Document> = bodies
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| doc(&id(i as u32 + 1), b))
-        .collect();
-    store
-        .insert_documents(Collection::Users, "clinic-a", &docs)
-        .await
-        .unwrap();
+    let docs: Vec<Document> = bodies.into_iter().enumerate().map(|(i, b)| doc(&id(i as u32 + 1), b)).collect();
+    store.insert_documents(Collection::Users, "clinic-a", &docs).await.unwrap();
 }
 
 async fn ids_matching(store: &Arc<dyn Store>, q: Value) -> Vec<String> {
     let filter = Filter::parse(&q).unwrap();
-    let query = ListQuery {
-        filter,
-        sort: vec![],
-        limit: 100,
-        skip: 0,
-        projection: None,
-    };
-    let found = store
-        .find_documents(Collection::Users, "clinic-a", &query)
-        .await
-        .unwrap();
-    found
-        .into_iter()
-        .map(|d| d.body["id"].as_str().unwrap().to_string())
-        .collect()
+    let query = ListQuery { filter, sort: vec![], limit: 100, skip: 0, projection: None };
+    let found = store.find_documents(Collection::Users, "clinic-a", &query).await.unwrap();
+    found.into_iter().map(|d| d.body["id"].as_str().unwrap().to_string()).collect()
 }
 
 async fn migrations_are_idempotent(store: Arc<dyn Store>) {
@@ -161,27 +108,11 @@ async fn migrations_are_idempotent(store: Arc<dyn Store>) {
 }
 
 async fn tenants_are_unique_and_listed(store: Arc<dyn Store>) {
-    let again = TenantRecord {
-        slug: "clinic-a".into(),
-        name: "Again".into(),
-        created_at: now(),
-    };
-    assert!(matches!(
-        store.create_tenant(&again).await,
-        Err(StoreError::Conflict { field: "slug" })
-    ));
-    assert_eq!(
-        store.find_tenant("clinic-b").await.unwrap().unwrap().name,
-        "clinic-b"
-    );
+    let again = TenantRecord { slug: "clinic-a".into(), name: "Again".into(), created_at: now() };
+    assert!(matches!(store.create_tenant(&again).await, Err(StoreError::Conflict { field: "slug" })));
+    assert_eq!(store.find_tenant("clinic-b").await.unwrap().unwrap().name, "clinic-b");
     assert!(store.find_tenant("nobody").await.unwrap().is_none());
-    let slugs: Vec<_> = store
-        .list_tenants()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.slug)
-        .collect();
+    let slugs: Vec<_> = store.list_tenants().await.unwrap().into_iter().map(|t| t.slug).collect();
     assert_eq!(slugs, ["clinic-a", "clinic-b"]);
 }
 
@@ -197,191 +128,51 @@ async fn api_keys_are_found_by_hash_listed_and_revoked(store: Arc<dyn Store>) {
     store.insert_api_key(&key).await.unwrap();
     assert_eq!(store.find_api_key("h1").await.unwrap().unwrap(), key);
     assert!(store.find_api_key("h2").await.unwrap().is_none());
-    assert_eq!(
-        store.list_api_keys("clinic-a").await.unwrap(),
-        vec![key.clone()]
-    );
+    assert_eq!(store.list_api_keys("clinic-a").await.unwrap(), vec![key.clone()]);
     assert!(store.list_api_keys("clinic-b").await.unwrap().is_empty());
-    assert!(
-        !store.revoke_api_key("clinic-b", "k1", now()).await.unwrap(),
-        "another tenant cannot revoke it"
-    );
+    assert!(!store.revoke_api_key("clinic-b", "k1", now()).await.unwrap(), "another tenant cannot revoke it");
     assert!(store.revoke_api_key("clinic-a", "k1", now()).await.unwrap());
-    assert!(
-        !store.revoke_api_key("clinic-a", "k1", now()).await.unwrap(),
-        "revoking twice does nothing"
-    );
-    assert_eq!(
-        store.find_api_key("h1").await.unwrap().unwrap().revoked_at,
-        Some(now())
-    );
+    assert!(!store.revoke_api_key("clinic-a", "k1", now()).await.unwrap(), "revoking twice does nothing");
+    assert_eq!(store.find_api_key("h1").await.unwrap().unwrap().revoked_at, Some(now()));
 }
 
 async fn documents_round_trip(store: Arc<dyn Store>) {
-    let original = doc(
-        &id(1),
-        json!({"id": "u1", "name": "Ada", "groups": ["a"], "nested": {"x": 1.5}}),
-    );
-    store
-        .insert_documents(
-            Collection::Users,
-            "clinic-a",
-            std::slice::from_ref(&original),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .get_document(Collection::Users, "clinic-a", &id(1))
-            .await
-            .unwrap()
-            .unwrap(),
-        original
-    );
-    assert!(
-        store
-            .get_document(Collection::Templates, "clinic-a", &id(1))
-            .await
-            .unwrap()
-            .is_none(),
-        "collections are separate"
-    );
-    assert!(
-        store
-            .delete_document(Collection::Users, "clinic-a", &id(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .delete_document(Collection::Users, "clinic-a", &id(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .get_document(Collection::Users, "clinic-a", &id(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    let original = doc(&id(1), json!({"id": "u1", "name": "Ada", "groups": ["a"], "nested": {"x": 1.5}}));
+    store.insert_documents(Collection::Users, "clinic-a", std::slice::from_ref(&original)).await.unwrap();
+    assert_eq!(store.get_document(Collection::Users, "clinic-a", &id(1)).await.unwrap().unwrap(), original);
+    assert!(store.get_document(Collection::Templates, "clinic-a", &id(1)).await.unwrap().is_none(), "collections are separate");
+    assert!(store.delete_document(Collection::Users, "clinic-a", &id(1)).await.unwrap());
+    assert!(!store.delete_document(Collection::Users, "clinic-a", &id(1)).await.unwrap());
+    assert!(store.get_document(Collection::Users, "clinic-a", &id(1)).await.unwrap().is_none());
 }
 
 async fn unique_fields_conflict_within_a_tenant_only(store: Arc<dyn Store>) {
     let template = |n| doc(&id(n), json!({"name": "welcome"}));
-    store
-        .insert_documents(Collection::Templates, "clinic-a", &[template(1)])
-        .await
-        .unwrap();
-    let err = store
-        .insert_documents(Collection::Templates, "clinic-a", &[template(2)])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { field: "name" }),
-        "{err:?}"
-    );
-    store
-        .insert_documents(Collection::Templates, "clinic-b", &[template(3)])
-        .await
-        .unwrap();
-    let settings = |n| {
-        doc(
-            &id(n),
-            json!({"eventName": "E", "templateName": "t", "channels": []}),
-        )
-    };
-    store
-        .insert_documents(
-            Collection::NotificationSettings,
-            "clinic-a",
-            &[settings(4), settings(5)],
-        )
-        .await
-        .unwrap();
+    store.insert_documents(Collection::Templates, "clinic-a", &[template(1)]).await.unwrap();
+    let err = store.insert_documents(Collection::Templates, "clinic-a", &[template(2)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "name" }), "{err:?}");
+    store.insert_documents(Collection::Templates, "clinic-b", &[template(3)]).await.unwrap();
+    let settings = |n| doc(&id(n), json!({"eventName": "E", "templateName": "t", "channels": []}));
+    store.insert_documents(Collection::NotificationSettings, "clinic-a", &[settings(4), settings(5)]).await.unwrap();
 }
 
 async fn inserts_are_all_or_nothing(store: Arc<dyn Store>) {
-    let docs = [
-        doc(&id(1), json!({"id": "u1"})),
-        doc(&id(2), json!({"id": "u2"})),
-        doc(&id(3), json!({"id": "u1"})),
-    ];
-    assert!(
-        store
-            .insert_documents(Collection::Users, "clinic-a", &docs)
-            .await
-            .is_err()
-    );
-    assert_eq!(
-        store
-            .count_documents(Collection::Users, "clinic-a", &Filter::all())
-            .await
-            .unwrap(),
-        0
-    );
+    let docs = [doc(&id(1), json!({"id": "u1"})), doc(&id(2), json!({"id": "u2"})), doc(&id(3), json!({"id": "u1"}))];
+    assert!(store.insert_documents(Collection::Users, "clinic-a", &docs).await.is_err());
+    assert_eq!(store.count_documents(Collection::Users, "clinic-a", &Filter::all()).await.unwrap(), 0);
 }
 
 async fn tenants_cannot_see_each_others_documents(store: Arc<dyn Store>) {
-    store
-        .insert_documents(
-            Collection::Users,
-            "clinic-a",
-            &[doc(&id(1), json!({"id": "u1"}))],
-        )
-        .await
-        .unwrap();
-    assert!(
-        store
-            .get_document(Collection::Users, "clinic-b", &id(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let all = ListQuery {
-        filter: Filter::all(),
-        sort: vec![],
-        limit: 10,
-        skip: 0,
-        projection: None,
-    };
-    assert!(
-        store
-            .find_documents(Collection::Users, "clinic-b", &all)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .count_documents(Collection::Users, "clinic-b", &Filter::all())
-            .await
-            .unwrap(),
-        0
-    );
+    store.insert_documents(Collection::Users, "clinic-a", &[doc(&id(1), json!({"id": "u1"}))]).await.unwrap();
+    assert!(store.get_document(Collection::Users, "clinic-b", &id(1)).await.unwrap().is_none());
+    let all = ListQuery { filter: Filter::all(), sort: vec![], limit: 10, skip: 0, projection: None };
+    assert!(store.find_documents(Collection::Users, "clinic-b", &all).await.unwrap().is_empty());
+    assert_eq!(store.count_documents(Collection::Users, "clinic-b", &Filter::all()).await.unwrap(), 0);
     let mut changed = doc(&id(1), json!({"id": "hijacked"}));
     changed.revision = 1;
-    assert!(
-        !store
-            .replace_document(Collection::Users, "clinic-b", &changed, 1)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .delete_document(Collection::Users, "clinic-b", &id(1))
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        store
-            .get_document(Collection::Users, "clinic-a", &id(1))
-            .await
-            .unwrap()
-            .unwrap()
-            .body["id"],
-        "u1"
-    );
+    assert!(!store.replace_document(Collection::Users, "clinic-b", &changed, 1).await.unwrap());
+    assert!(!store.delete_document(Collection::Users, "clinic-b", &id(1)).await.unwrap());
+    assert_eq!(store.get_document(Collection::Users, "clinic-a", &id(1)).await.unwrap().unwrap().body["id"], "u1");
 }
 
 async fn equality_matches_scalars_and_array_elements(store: Arc<dyn Store>) {
@@ -394,49 +185,19 @@ async fn equality_matches_scalars_and_array_elements(store: Arc<dyn Store>) {
         ],
     )
     .await;
-    assert_eq!(
-        ids_matching(&store, json!({"groups": "doctors"})).await,
-        ["u1", "u3"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"age": 30})).await,
-        ["u1", "u2"],
-        "numbers compare by value, not text"
-    );
+    assert_eq!(ids_matching(&store, json!({"groups": "doctors"})).await, ["u1", "u3"]);
+    assert_eq!(ids_matching(&store, json!({"age": 30})).await, ["u1", "u2"], "numbers compare by value, not text");
     assert_eq!(ids_matching(&store, json!({"age": "30"})).await, ["u3"]);
     assert_eq!(ids_matching(&store, json!({"vip": true})).await, ["u1"]);
-    assert_eq!(
-        ids_matching(&store, json!({"groups": {"$in": ["doctors", "x"]}})).await,
-        ["u1", "u3"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"groups": {"$in": []}})).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(ids_matching(&store, json!({"groups": {"$in": ["doctors", "x"]}})).await, ["u1", "u3"]);
+    assert_eq!(ids_matching(&store, json!({"groups": {"$in": []}})).await, Vec::<String>::new());
 }
 
 async fn negations_match_missing_fields(store: Arc<dyn Store>) {
-    seed(
-        &store,
-        vec![
-            json!({"id": "u1", "role": "doctor"}),
-            json!({"id": "u2", "role": "nurse"}),
-            json!({"id": "u3"}),
-        ],
-    )
-    .await;
-    assert_eq!(
-        ids_matching(&store, json!({"role": {"$ne": "doctor"}})).await,
-        ["u2", "u3"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"role": {"$nin": ["doctor", "nurse"]}})).await,
-        ["u3"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"$nor": [{"role": "nurse"}]})).await,
-        ["u1", "u3"]
-    );
+    seed(&store, vec![json!({"id": "u1", "role": "doctor"}), json!({"id": "u2", "role": "nurse"}), json!({"id": "u3"})]).await;
+    assert_eq!(ids_matching(&store, json!({"role": {"$ne": "doctor"}})).await, ["u2", "u3"]);
+    assert_eq!(ids_matching(&store, json!({"role": {"$nin": ["doctor", "nurse"]}})).await, ["u3"]);
+    assert_eq!(ids_matching(&store, json!({"$nor": [{"role": "nurse"}]})).await, ["u1", "u3"]);
 }
 
 async fn comparisons_on_numbers_and_strings(store: Arc<dyn Store>) {
@@ -449,65 +210,21 @@ async fn comparisons_on_numbers_and_strings(store: Arc<dyn Store>) {
         ],
     )
     .await;
-    assert_eq!(
-        ids_matching(&store, json!({"score": {"$gt": 5}})).await,
-        ["u2"],
-        "strings are not numbers"
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"score": {"$gte": 5}})).await,
-        ["u1", "u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"score": {"$lt": 10.5}})).await,
-        ["u1"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"score": {"$lte": 10.5}})).await,
-        ["u1", "u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"date": {"$gte": "2024-03-01"}})).await,
-        ["u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"scores": {"$gt": 10}})).await,
-        ["u3"],
-        "any array element may match"
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"score": {"$gt": 1, "$lt": 6}})).await,
-        ["u1"]
-    );
+    assert_eq!(ids_matching(&store, json!({"score": {"$gt": 5}})).await, ["u2"], "strings are not numbers");
+    assert_eq!(ids_matching(&store, json!({"score": {"$gte": 5}})).await, ["u1", "u2"]);
+    assert_eq!(ids_matching(&store, json!({"score": {"$lt": 10.5}})).await, ["u1"]);
+    assert_eq!(ids_matching(&store, json!({"score": {"$lte": 10.5}})).await, ["u1", "u2"]);
+    assert_eq!(ids_matching(&store, json!({"date": {"$gte": "2024-03-01"}})).await, ["u2"]);
+    assert_eq!(ids_matching(&store, json!({"scores": {"$gt": 10}})).await, ["u3"], "any array element may match");
+    assert_eq!(ids_matching(&store, json!({"score": {"$gt": 1, "$lt": 6}})).await, ["u1"]);
 }
 
 async fn existence_and_null(store: Arc<dyn Store>) {
-    seed(
-        &store,
-        vec![
-            json!({"id": "u1", "phone": "+391234567890"}),
-            json!({"id": "u2", "phone": null}),
-            json!({"id": "u3"}),
-        ],
-    )
-    .await;
-    assert_eq!(
-        ids_matching(&store, json!({"phone": {"$exists": true}})).await,
-        ["u1", "u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"phone": {"$exists": false}})).await,
-        ["u3"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"phone": null})).await,
-        ["u2", "u3"],
-        "null matches null and missing"
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"phone": {"$ne": null}})).await,
-        ["u1"]
-    );
+    seed(&store, vec![json!({"id": "u1", "phone": "+391234567890"}), json!({"id": "u2", "phone": null}), json!({"id": "u3"})]).await;
+    assert_eq!(ids_matching(&store, json!({"phone": {"$exists": true}})).await, ["u1", "u2"]);
+    assert_eq!(ids_matching(&store, json!({"phone": {"$exists": false}})).await, ["u3"]);
+    assert_eq!(ids_matching(&store, json!({"phone": null})).await, ["u2", "u3"], "null matches null and missing");
+    assert_eq!(ids_matching(&store, json!({"phone": {"$ne": null}})).await, ["u1"]);
 }
 
 async fn logical_operators_and_nested_paths(store: Arc<dyn Store>) {
@@ -520,88 +237,31 @@ async fn logical_operators_and_nested_paths(store: Arc<dyn Store>) {
         ],
     )
     .await;
-    assert_eq!(
-        ids_matching(&store, json!({"address.city": "Rome"})).await,
-        ["u1"]
-    );
-    assert_eq!(
-        ids_matching(
-            &store,
-            json!({"$or": [{"address.city": "Milan"}, {"age": {"$gt": 30}}]})
-        )
-        .await,
-        ["u1", "u2"]
-    );
-    assert_eq!(
-        ids_matching(
-            &store,
-            json!({"$and": [{"address.city": {"$exists": true}}, {"age": {"$lt": 30}}]})
-        )
-        .await,
-        ["u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"address": "Rome"})).await,
-        ["u3"],
-        "an object is not equal to a string"
-    );
+    assert_eq!(ids_matching(&store, json!({"address.city": "Rome"})).await, ["u1"]);
+    assert_eq!(ids_matching(&store, json!({"$or": [{"address.city": "Milan"}, {"age": {"$gt": 30}}]})).await, ["u1", "u2"]);
+    assert_eq!(ids_matching(&store, json!({"$and": [{"address.city": {"$exists": true}}, {"age": {"$lt": 30}}]})).await, ["u2"]);
+    assert_eq!(ids_matching(&store, json!({"address": "Rome"})).await, ["u3"], "an object is not equal to a string");
 }
 
 async fn object_and_array_equality(store: Arc<dyn Store>) {
     seed(
         &store,
-        vec![
-            json!({"id": "u1", "tags": ["a", "b"], "meta": {"k": 1}}),
-            json!({"id": "u2", "tags": ["b", "a"], "meta": {"k": 2}}),
-        ],
+        vec![json!({"id": "u1", "tags": ["a", "b"], "meta": {"k": 1}}), json!({"id": "u2", "tags": ["b", "a"], "meta": {"k": 2}})],
     )
     .await;
-    assert_eq!(
-        ids_matching(&store, json!({"tags": ["a", "b"]})).await,
-        ["u1"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"meta": {"k": 2}})).await,
-        ["u2"]
-    );
+    assert_eq!(ids_matching(&store, json!({"tags": ["a", "b"]})).await, ["u1"]);
+    assert_eq!(ids_matching(&store, json!({"meta": {"k": 2}})).await, ["u2"]);
 }
 
 async fn system_fields_filter_as_columns(store: Arc<dyn Store>) {
     let mut later = doc(&id(2), json!({"id": "u2"}));
     later.created_at = Timestamp::from_millisecond(1_800_000_000_000).unwrap();
-    store
-        .insert_documents(
-            Collection::Users,
-            "clinic-a",
-            &[doc(&id(1), json!({"id": "u1"})), later],
-        )
-        .await
-        .unwrap();
+    store.insert_documents(Collection::Users, "clinic-a", &[doc(&id(1), json!({"id": "u1"})), later]).await.unwrap();
     assert_eq!(ids_matching(&store, json!({"_id": id(2)})).await, ["u2"]);
-    assert_eq!(
-        ids_matching(
-            &store,
-            json!({"createdAt": {"$gt": "2025-01-01T00:00:00Z"}})
-        )
-        .await,
-        ["u2"]
-    );
-    assert_eq!(
-        ids_matching(
-            &store,
-            json!({"createdAt": {"$lte": "2025-01-01T00:00:00Z"}})
-        )
-        .await,
-        ["u1"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"_id": {"$nin": [id(1)]}})).await,
-        ["u2"]
-    );
-    assert_eq!(
-        ids_matching(&store, json!({"creatorId": "tester"})).await,
-        ["u1", "u2"]
-    );
+    assert_eq!(ids_matching(&store, json!({"createdAt": {"$gt": "2025-01-01T00:00:00Z"}})).await, ["u2"]);
+    assert_eq!(ids_matching(&store, json!({"createdAt": {"$lte": "2025-01-01T00:00:00Z"}})).await, ["u1"]);
+    assert_eq!(ids_matching(&store, json!({"_id": {"$nin": [id(1)]}})).await, ["u2"]);
+    assert_eq!(ids_matching(&store, json!({"creatorId": "tester"})).await, ["u1", "u2"]);
 }
 
 async fn sorting_and_paging(store: Arc<dyn Store>) {
@@ -628,187 +288,61 @@ async fn sorting_and_paging(store: Arc<dyn Store>) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(
-        list(vec![]).await,
-        ["u1", "u2", "u3", "u4"],
-        "insertion order by default"
-    );
-    assert_eq!(
-        list(vec![("_s", "name")]).await,
-        ["u4", "u2", "u3", "u1"],
-        "missing first when ascending"
-    );
+    assert_eq!(list(vec![]).await, ["u1", "u2", "u3", "u4"], "insertion order by default");
+    assert_eq!(list(vec![("_s", "name")]).await, ["u4", "u2", "u3", "u1"], "missing first when ascending");
     assert_eq!(list(vec![("_s", "-name")]).await, ["u1", "u3", "u2", "u4"]);
-    assert_eq!(
-        list(vec![("_s", "-rank,name")]).await,
-        ["u3", "u1", "u2", "u4"]
-    );
-    assert_eq!(
-        list(vec![("_s", "name"), ("_l", "2"), ("_sk", "1")]).await,
-        ["u2", "u3"]
-    );
+    assert_eq!(list(vec![("_s", "-rank,name")]).await, ["u3", "u1", "u2", "u4"]);
+    assert_eq!(list(vec![("_s", "name"), ("_l", "2"), ("_sk", "1")]).await, ["u2", "u3"]);
     assert_eq!(list(vec![("_s", "-_id"), ("_l", "1")]).await, ["u4"]);
 }
 
 async fn counting_with_filters(store: Arc<dyn Store>) {
-    seed(
-        &store,
-        vec![
-            json!({"id": "u1", "groups": ["a"]}),
-            json!({"id": "u2", "groups": ["a", "b"]}),
-            json!({"id": "u3"}),
-        ],
-    )
-    .await;
-    assert_eq!(
-        store
-            .count_documents(Collection::Users, "clinic-a", &Filter::all())
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        store
-            .count_documents(
-                Collection::Users,
-                "clinic-a",
-                &Filter::parse(&json!({"groups": "a"})).unwrap()
-            )
-            .await
-            .unwrap(),
-        2
-    );
+    seed(&store, vec![json!({"id": "u1", "groups": ["a"]}), json!({"id": "u2", "groups": ["a", "b"]}), json!({"id": "u3"})]).await;
+    assert_eq!(store.count_documents(Collection::Users, "clinic-a", &Filter::all()).await.unwrap(), 3);
+    assert_eq!(store.count_documents(Collection::Users, "clinic-a", &Filter::parse(&json!({"groups": "a"})).unwrap()).await.unwrap(), 2);
 }
 
 async fn replace_checks_the_revision(store: Arc<dyn Store>) {
     store
-        .insert_documents(
-            Collection::Templates,
-            "clinic-a",
-            &[
-                doc(&id(1), json!({"name": "one"})),
-                doc(&id(2), json!({"name": "two"})),
-            ],
-        )
+        .insert_documents(Collection::Templates, "clinic-a", &[doc(&id(1), json!({"name": "one"})), doc(&id(2), json!({"name": "two"}))])
         .await
         .unwrap();
-    let mut current = store
-        .get_document(Collection::Templates, "clinic-a", &id(1))
-        .await
-        .unwrap()
-        .unwrap();
+    let mut current = store.get_document(Collection::Templates, "clinic-a", &id(1)).await.unwrap().unwrap();
     current.body.insert("smsMessage".into(), json!("hi"));
     current.updated_at = Timestamp::from_millisecond(1_700_000_100_000).unwrap();
     current.updater_id = "editor".into();
-    assert!(
-        store
-            .replace_document(Collection::Templates, "clinic-a", &current, 1)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .replace_document(Collection::Templates, "clinic-a", &current, 1)
-            .await
-            .unwrap(),
-        "a stale revision is refused"
-    );
-    let stored = store
-        .get_document(Collection::Templates, "clinic-a", &id(1))
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(store.replace_document(Collection::Templates, "clinic-a", &current, 1).await.unwrap());
+    assert!(!store.replace_document(Collection::Templates, "clinic-a", &current, 1).await.unwrap(), "a stale revision is refused");
+    let stored = store.get_document(Collection::Templates, "clinic-a", &id(1)).await.unwrap().unwrap();
     assert_eq!(
-        (
-            stored.revision,
-            stored.body["smsMessage"].clone(),
-            stored.updater_id.as_str(),
-            stored.created_at
-        ),
+        (stored.revision, stored.body["smsMessage"].clone(), stored.updater_id.as_str(), stored.created_at),
         (2, json!("hi"), "editor", now())
     );
     let mut renamed = stored.clone();
     renamed.body.insert("name".into(), json!("two"));
     assert!(matches!(
-        store
-            .replace_document(Collection::Templates, "clinic-a", &renamed, 2)
-            .await,
+        store.replace_document(Collection::Templates, "clinic-a", &renamed, 2).await,
         Err(StoreError::Conflict { field: "name" })
     ));
 }
 
 async fn upsert_inserts_then_updates_by_unique_field(store: Arc<dyn Store>) {
-    let first = [
-        doc(&id(1), json!({"id": "u1", "name": "A"})),
-        doc(&id(2), json!({"id": "u2"})),
-    ];
-    let outcome = store
-        .upsert_documents(Collection::Users, "clinic-a", &first)
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        [
-            Upserted {
-                id: id(1),
-                inserted: true
-            },
-            Upserted {
-                id: id(2),
-                inserted: true
-            }
-        ]
-    );
+    let first = [doc(&id(1), json!({"id": "u1", "name": "A"})), doc(&id(2), json!({"id": "u2"}))];
+    let outcome = store.upsert_documents(Collection::Users, "clinic-a", &first).await.unwrap();
+    assert_eq!(outcome, [Upserted { id: id(1), inserted: true }, Upserted { id: id(2), inserted: true }]);
     let mut again = doc(&id(9), json!({"id": "u1", "name": "B"}));
     again.created_at = Timestamp::from_millisecond(1_800_000_000_000).unwrap();
     again.updated_at = again.created_at;
-    let outcome = store
-        .upsert_documents(
-            Collection::Users,
-            "clinic-a",
-            &[again, doc(&id(3), json!({"id": "u3"}))],
-        )
-        .await
-        .unwrap();
+    let outcome = store.upsert_documents(Collection::Users, "clinic-a", &[again, doc(&id(3), json!({"id": "u3"}))]).await.unwrap();
     assert_eq!(
         outcome,
-        [
-            Upserted {
-                id: id(1),
-                inserted: false
-            },
-            Upserted {
-                id: id(3),
-                inserted: true
-            }
-        ],
+        [Upserted { id: id(1), inserted: false }, Upserted { id: id(3), inserted: true }],
         "an update reports the existing _id"
     );
-    let stored = store
-        .get_document(Collection::Users, "clinic-a", &id(1))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = store.get_document(Collection::Users, "clinic-a", &id(1)).await.unwrap().unwrap();
     assert_eq!(stored.body["name"], "B");
-    assert_eq!(
-        (stored.created_at, stored.revision),
-        (now(), 2),
-        "the original _id and createdAt are kept"
-    );
-    assert!(
-        store
-            .get_document(Collection::Users, "clinic-a", &id(9))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let outcome = store
-        .upsert_documents(
-            Collection::Users,
-            "clinic-b",
-            &[doc(&id(1), json!({"id": "u1"}))],
-        )
-        .await
-        .unwrap();
+    assert_eq!((stored.created_at, stored.revision), (now(), 2), "the original _id and createdAt are kept");
+    assert!(store.get_document(Collection::Users, "clinic-a", &id(9)).await.unwrap().is_none());
+    let outcome = store.upsert_documents(Collection::Users, "clinic-b", &[doc(&id(1), json!({"id": "u1"}))]).await.unwrap();
     assert!(outcome[0].inserted, "another tenant has its own u1");
 }

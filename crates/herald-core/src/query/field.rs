@@ -8,17 +8,11 @@ impl FieldPath {
     /// Checks and splits `text`, e.g. `user.address.city`.
     pub fn parse(text: &str) -> Result<Self, Invalid> {
         let valid_segment = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !s.as_bytes()[0].is_ascii_digit()
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !s.as_bytes()[0].is_ascii_digit()
         };
         let segments: Vec<String> = text.split('.').map(str::to_string).collect();
         if text.len() > 256 || segments.len() > 8 || !segments.iter().all(|s| valid_segment(s)) {
-            return Err(Invalid::new(
-                text.chars().take(64).collect::<String>(),
-                "is not a valid field name",
-            ));
+            return Err(Invalid::new(text.chars().take(64).collect::<String>(), "is not a valid field name"));
         }
         Ok(Self(segments))
     }

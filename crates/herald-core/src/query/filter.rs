@@ -80,9 +80,7 @@ impl Filter {
         let field = Field::parse(name)?;
         let text = Value::String(value.to_string());
         let op = match (&field, serde_json::from_str::<Value>(value)) {
-            (Field::Body(_), Ok(typed @ (Value::Number(_) | Value::Bool(_)))) => {
-                Op::In(vec![text, typed])
-            }
+            (Field::Body(_), Ok(typed @ (Value::Number(_) | Value::Bool(_)))) => Op::In(vec![text, typed]),
             _ => Op::Eq(text),
         };
         condition(field, op, &mut 1).map_err(|e| Invalid::new(name, e.reason))
@@ -109,10 +107,7 @@ fn parse_object(value: &Value, depth: usize, budget: &mut usize) -> Result<Filte
                 let inner = items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| {
-                        parse_object(item, depth + 1, budget)
-                            .map_err(|e| e.within(&format!("{key}[{i}]")))
-                    })
+                    .map(|(i, item)| parse_object(item, depth + 1, budget).map_err(|e| e.within(&format!("{key}[{i}]"))))
                     .collect::<Result<Vec<_>, _>>()?;
                 match key.as_str() {
                     "$and" => Filter::And(inner),
@@ -123,21 +118,11 @@ fn parse_object(value: &Value, depth: usize, budget: &mut usize) -> Result<Filte
             op if op.starts_with('$') => {
                 return Err(Invalid::new(op, "is not a supported operator"));
             }
-            field => parse_field(field, value, budget).map_err(|e| {
-                if e.field.is_empty() {
-                    Invalid::new(field, e.reason)
-                } else {
-                    e
-                }
-            })?,
+            field => parse_field(field, value, budget).map_err(|e| if e.field.is_empty() { Invalid::new(field, e.reason) } else { e })?,
         };
         parts.push(part);
     }
-    Ok(if parts.len() == 1 {
-        parts.pop().expect("one part")
-    } else {
-        Filter::And(parts)
-    })
+    Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Filter::And(parts) })
 }
 
 fn parse_field(name: &str, value: &Value, budget: &mut usize) -> Result<Filter, Invalid> {
@@ -151,25 +136,13 @@ fn parse_field(name: &str, value: &Value, budget: &mut usize) -> Result<Filter, 
     }
     let mut parts = operators
         .iter()
-        .map(|(op, arg)| {
-            condition(
-                field.clone(),
-                parse_op(op, arg).map_err(|r| Invalid::new(format!("{name}.{op}"), r))?,
-                budget,
-            )
-        })
+        .map(|(op, arg)| condition(field.clone(), parse_op(op, arg).map_err(|r| Invalid::new(format!("{name}.{op}"), r))?, budget))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(if parts.len() == 1 {
-        parts.pop().expect("one part")
-    } else {
-        Filter::And(parts)
-    })
+    Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Filter::And(parts) })
 }
 
 fn condition(field: Field, op: Op, budget: &mut usize) -> Result<Filter, Invalid> {
-    *budget = budget
-        .checked_sub(1)
-        .ok_or_else(|| Invalid::new("", format!("has more than {MAX_CONDITIONS} conditions")))?;
+    *budget = budget.checked_sub(1).ok_or_else(|| Invalid::new("", format!("has more than {MAX_CONDITIONS} conditions")))?;
     let op = match &field {
         Field::System(system) => system_op(*system, op)?,
         Field::Body(_) => op,
@@ -185,24 +158,14 @@ fn system_op(field: SystemField, op: Op) -> Result<Op, Invalid> {
             (true, Value::String(text)) => text
                 .parse::<jiff::Timestamp>()
                 .map(|ts| Value::from(ts.as_millisecond()))
-                .map_err(|_| {
-                    Invalid::new(
-                        "",
-                        "must be an ISO 8601 date-time such as 2024-05-01T09:00:00Z",
-                    )
-                }),
+                .map_err(|_| Invalid::new("", "must be an ISO 8601 date-time such as 2024-05-01T09:00:00Z")),
             (true, Value::Number(n)) if n.is_i64() => Ok(Value::Number(n)),
             (true, _) => Err(Invalid::new("", "must be an ISO 8601 date-time")),
             (false, text @ Value::String(_)) => Ok(text),
             (false, _) => Err(Invalid::new("", "must be a string")),
         }
     };
-    let convert_all = |values: Vec<Value>| {
-        values
-            .into_iter()
-            .map(convert)
-            .collect::<Result<Vec<_>, _>>()
-    };
+    let convert_all = |values: Vec<Value>| values.into_iter().map(convert).collect::<Result<Vec<_>, _>>();
     Ok(match op {
         Op::Eq(v) => Op::Eq(convert(v)?),
         Op::Ne(v) => Op::Ne(convert(v)?),
@@ -256,10 +219,7 @@ mod tests {
 
     #[test]
     fn parses_operators() {
-        let f = Filter::parse(
-            &json!({"$or": [{"name": "a"}, {"age": {"$gte": 3, "$lt": 9}}], "_id": {"$in": ["x"]}}),
-        )
-        .unwrap();
+        let f = Filter::parse(&json!({"$or": [{"name": "a"}, {"age": {"$gte": 3, "$lt": 9}}], "_id": {"$in": ["x"]}})).unwrap();
         assert_eq!(
             f,
             Filter::And(vec![
@@ -278,10 +238,7 @@ mod tests {
     #[test]
     fn plain_objects_are_equality() {
         let f = Filter::parse(&json!({"address": {"city": "Rome"}})).unwrap();
-        assert_eq!(
-            f,
-            Filter::Condition(body("address"), Op::Eq(json!({"city": "Rome"})))
-        );
+        assert_eq!(f, Filter::Condition(body("address"), Op::Eq(json!({"city": "Rome"}))));
     }
 
     #[test]
@@ -316,34 +273,14 @@ mod tests {
     #[test]
     fn system_timestamps_become_milliseconds() {
         let f = Filter::parse(&json!({"createdAt": {"$gte": "2020-04-05T17:16:14.175Z"}})).unwrap();
-        assert_eq!(
-            f,
-            Filter::Condition(
-                Field::System(SystemField::CreatedAt),
-                Op::Compare(Comparison::Gte, json!(1_586_106_974_175_i64))
-            )
-        );
-        assert_eq!(
-            Filter::parse(&json!({"createdAt": "yesterday"}))
-                .unwrap_err()
-                .field,
-            "_q.createdAt"
-        );
-        assert_eq!(
-            Filter::parse(&json!({"_id": 3})).unwrap_err().field,
-            "_q._id"
-        );
+        assert_eq!(f, Filter::Condition(Field::System(SystemField::CreatedAt), Op::Compare(Comparison::Gte, json!(1_586_106_974_175_i64))));
+        assert_eq!(Filter::parse(&json!({"createdAt": "yesterday"})).unwrap_err().field, "_q.createdAt");
+        assert_eq!(Filter::parse(&json!({"_id": 3})).unwrap_err().field, "_q._id");
     }
 
     #[test]
     fn query_params_match_text_or_typed() {
-        assert_eq!(
-            Filter::from_query_param("n", "5").unwrap(),
-            Filter::Condition(body("n"), Op::In(vec![json!("5"), json!(5)]))
-        );
-        assert_eq!(
-            Filter::from_query_param("n", "Rome").unwrap(),
-            Filter::Condition(body("n"), Op::Eq(json!("Rome")))
-        );
+        assert_eq!(Filter::from_query_param("n", "5").unwrap(), Filter::Condition(body("n"), Op::In(vec![json!("5"), json!(5)])));
+        assert_eq!(Filter::from_query_param("n", "Rome").unwrap(), Filter::Condition(body("n"), Op::Eq(json!("Rome"))));
     }
 }

@@ -39,31 +39,17 @@ impl ListQuery {
     /// Reads the CRUD service's query parameters. `_l` defaults to and is capped at
     /// `max_limit`; unknown `_`-prefixed parameters are refused; any other parameter is a
     /// field equality; `_st` is accepted and ignored (every Herald document is `PUBLIC`).
-    pub fn from_params<'a>(
-        params: impl IntoIterator<Item = (&'a str, &'a str)>,
-        max_limit: u32,
-    ) -> Result<Self, Invalid> {
-        let mut query = ListQuery {
-            filter: Filter::all(),
-            sort: Vec::new(),
-            limit: max_limit,
-            skip: 0,
-            projection: None,
-        };
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, max_limit: u32) -> Result<Self, Invalid> {
+        let mut query = ListQuery { filter: Filter::all(), sort: Vec::new(), limit: max_limit, skip: 0, projection: None };
         let mut conditions = Vec::new();
         for (name, value) in params {
             match name {
                 "_l" => {
-                    let limit: u32 = value.parse().ok().filter(|l| *l >= 1).ok_or_else(|| {
-                        Invalid::new("_l", "must be a whole number of at least 1")
-                    })?;
+                    let limit: u32 =
+                        value.parse().ok().filter(|l| *l >= 1).ok_or_else(|| Invalid::new("_l", "must be a whole number of at least 1"))?;
                     query.limit = limit.min(max_limit);
                 }
-                "_sk" => {
-                    query.skip = value
-                        .parse()
-                        .map_err(|_| Invalid::new("_sk", "must be a whole number of at least 0"))?
-                }
+                "_sk" => query.skip = value.parse().map_err(|_| Invalid::new("_sk", "must be a whole number of at least 0"))?,
                 "_s" => {
                     for key in value.split(',').filter(|k| !k.is_empty()) {
                         let (direction, name) = match key.strip_prefix('-') {
@@ -82,8 +68,7 @@ impl ListQuery {
                     }
                 }
                 "_q" => {
-                    let parsed: serde_json::Value = serde_json::from_str(value)
-                        .map_err(|_| Invalid::new("_q", "must be a JSON object"))?;
+                    let parsed: serde_json::Value = serde_json::from_str(value).map_err(|_| Invalid::new("_q", "must be a JSON object"))?;
                     conditions.push(Filter::parse(&parsed)?);
                 }
                 "_st" => {}
@@ -105,12 +90,8 @@ impl ListQuery {
     }
 
     /// Parses only the filter parts (`_q` and field equalities), as `GET …/count` takes them.
-    pub fn filter_from_params<'a>(
-        params: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Filter, Invalid> {
-        let params = params
-            .into_iter()
-            .filter(|(name, _)| !matches!(*name, "_l" | "_sk" | "_s" | "_p"));
+    pub fn filter_from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Filter, Invalid> {
+        let params = params.into_iter().filter(|(name, _)| !matches!(*name, "_l" | "_sk" | "_s" | "_p"));
         Ok(Self::from_params(params, 1)?.filter)
     }
 }
@@ -141,48 +122,23 @@ mod tests {
         assert_eq!(q.skip, 20);
         assert_eq!(q.sort.len(), 2);
         assert_eq!(q.sort[0].direction, Direction::Descending);
-        assert_eq!(
-            q.projection,
-            Some(vec!["name".to_string(), "id".to_string()])
-        );
-        let Filter::And(parts) = q.filter else {
-            panic!("expected two conditions")
-        };
-        assert_eq!(
-            parts[1],
-            Filter::Condition(
-                Field::Body(FieldPath::parse("group").unwrap()),
-                Op::Eq(json!("x"))
-            )
-        );
+        assert_eq!(q.projection, Some(vec!["name".to_string(), "id".to_string()]));
+        let Filter::And(parts) = q.filter else { panic!("expected two conditions") };
+        assert_eq!(parts[1], Filter::Condition(Field::Body(FieldPath::parse("group").unwrap()), Op::Eq(json!("x"))));
     }
 
     #[test]
     fn limit_is_capped_and_defaulted() {
-        assert_eq!(
-            ListQuery::from_params([("_l", "5000")], 200).unwrap().limit,
-            200
-        );
+        assert_eq!(ListQuery::from_params([("_l", "5000")], 200).unwrap().limit, 200);
         assert_eq!(ListQuery::from_params([], 200).unwrap().limit, 200);
     }
 
     #[test]
     fn refuses_bad_parameters() {
-        for (name, value, field) in [
-            ("_l", "0", "_l"),
-            ("_l", "x", "_l"),
-            ("_sk", "-1", "_sk"),
-            ("_q", "{", "_q"),
-            ("_zz", "1", "_zz"),
-            ("_s", "a b", "_s.a b"),
-        ] {
-            assert_eq!(
-                ListQuery::from_params([(name, value)], 200)
-                    .unwrap_err()
-                    .field,
-                field,
-                "{name}={value}"
-            );
+        for (name, value, field) in
+            [("_l", "0", "_l"), ("_l", "x", "_l"), ("_sk", "-1", "_sk"), ("_q", "{", "_q"), ("_zz", "1", "_zz"), ("_s", "a b", "_s.a b")]
+        {
+            assert_eq!(ListQuery::from_params([(name, value)], 200).unwrap_err().field, field, "{name}={value}");
         }
     }
 }

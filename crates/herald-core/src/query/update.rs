@@ -21,23 +21,14 @@ impl Update {
             return Err(Invalid::new("", "the body must be a JSON object"));
         };
         if map.is_empty() {
-            return Err(Invalid::new(
-                "",
-                "the body must contain at least one change",
-            ));
+            return Err(Invalid::new("", "the body must contain at least one change"));
         }
         let operators = map.keys().filter(|k| k.starts_with('$')).count();
         if operators == 0 {
-            return Ok(Update {
-                set: Self::fields("", map)?,
-                ..Update::default()
-            });
+            return Ok(Update { set: Self::fields("", map)?, ..Update::default() });
         }
         if operators != map.len() {
-            return Err(Invalid::new(
-                "",
-                "cannot mix update operators and plain fields",
-            ));
+            return Err(Invalid::new("", "cannot mix update operators and plain fields"));
         }
         let mut update = Update::default();
         for (op, fields) in map {
@@ -61,16 +52,9 @@ impl Update {
         fields
             .iter()
             .map(|(name, value)| {
-                let field = if op.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{op}.{name}")
-                };
+                let field = if op.is_empty() { name.clone() } else { format!("{op}.{name}") };
                 if SYSTEM_FIELDS.contains(&name.as_str()) {
-                    return Err(Invalid::new(
-                        field,
-                        "is managed by Herald and cannot be changed",
-                    ));
+                    return Err(Invalid::new(field, "is managed by Herald and cannot be changed"));
                 }
                 let path = FieldPath::parse(name).map_err(|e| Invalid::new(field, e.reason))?;
                 Ok((path, value.clone()))
@@ -80,16 +64,8 @@ impl Update {
 
     /// The top-level fields this update touches.
     pub fn touched_fields(&self) -> impl Iterator<Item = &str> {
-        let paths = self
-            .set
-            .iter()
-            .map(|(p, _)| p)
-            .chain(&self.unset)
-            .chain(self.push.iter().map(|(p, _)| p));
-        paths
-            .chain(self.pull.iter().map(|(p, _)| p))
-            .chain(self.add_to_set.iter().map(|(p, _)| p))
-            .map(|p| p.segments()[0].as_str())
+        let paths = self.set.iter().map(|(p, _)| p).chain(&self.unset).chain(self.push.iter().map(|(p, _)| p));
+        paths.chain(self.pull.iter().map(|(p, _)| p)).chain(self.add_to_set.iter().map(|(p, _)| p)).map(|p| p.segments()[0].as_str())
     }
 
     /// Applies the update to a document body, in the order `$set`, `$unset`, `$push`, `$pull`,
@@ -102,9 +78,7 @@ impl Update {
             let (parents, last) = path.segments().split_at(path.segments().len() - 1);
             let mut current = Some(&mut *body);
             for segment in parents {
-                current = current
-                    .and_then(|map| map.get_mut(segment))
-                    .and_then(Value::as_object_mut);
+                current = current.and_then(|map| map.get_mut(segment)).and_then(Value::as_object_mut);
             }
             if let Some(map) = current {
                 map.remove(&last[0]);
@@ -132,11 +106,7 @@ impl Update {
 }
 
 /// The value at `path`, creating intermediate objects (and a null leaf) when `create` is set.
-fn slot<'a>(
-    body: &'a mut Map<String, Value>,
-    path: &FieldPath,
-    create: bool,
-) -> Result<Option<&'a mut Value>, Invalid> {
+fn slot<'a>(body: &'a mut Map<String, Value>, path: &FieldPath, create: bool) -> Result<Option<&'a mut Value>, Invalid> {
     let (last, parents) = path.segments().split_last().expect("paths have a segment");
     let mut map = body;
     for segment in parents {
@@ -146,10 +116,7 @@ fn slot<'a>(
         map = match map.get_mut(segment) {
             Some(Value::Object(inner)) => inner,
             Some(_) => {
-                return Err(Invalid::new(
-                    path.dotted(),
-                    format!("cannot be reached: {segment} is not an object"),
-                ));
+                return Err(Invalid::new(path.dotted(), format!("cannot be reached: {segment} is not an object")));
             }
             None => return Ok(None),
         };
@@ -160,16 +127,12 @@ fn slot<'a>(
     Ok(map.get_mut(last))
 }
 
-fn array_at<'a>(
-    body: &'a mut Map<String, Value>,
-    path: &FieldPath,
-) -> Result<&'a mut Vec<Value>, Invalid> {
+fn array_at<'a>(body: &'a mut Map<String, Value>, path: &FieldPath) -> Result<&'a mut Vec<Value>, Invalid> {
     let slot = slot(body, path, true)?.expect("created on demand");
     if slot.is_null() {
         *slot = Value::Array(Vec::new());
     }
-    slot.as_array_mut()
-        .ok_or_else(|| Invalid::new(path.dotted(), "is not an array"))
+    slot.as_array_mut().ok_or_else(|| Invalid::new(path.dotted(), "is not an array"))
 }
 
 #[cfg(test)]
@@ -197,26 +160,17 @@ mod tests {
             }),
         )
         .unwrap();
-        assert_eq!(
-            out,
-            json!({"name": "b", "tags": ["y"], "nested": {"j": 2}, "deep": {"new": 3}, "list": [1], "groups": ["g"]})
-        );
+        assert_eq!(out, json!({"name": "b", "tags": ["y"], "nested": {"j": 2}, "deep": {"new": 3}, "list": [1], "groups": ["g"]}));
     }
 
     #[test]
     fn add_to_set_keeps_one_copy() {
-        assert_eq!(
-            apply(json!({"g": ["a"]}), json!({"$addToSet": {"g": "a"}})).unwrap(),
-            json!({"g": ["a"]})
-        );
+        assert_eq!(apply(json!({"g": ["a"]}), json!({"$addToSet": {"g": "a"}})).unwrap(), json!({"g": ["a"]}));
     }
 
     #[test]
     fn plain_object_is_set() {
-        assert_eq!(
-            apply(json!({"a": 1}), json!({"b": 2})).unwrap(),
-            json!({"a": 1, "b": 2})
-        );
+        assert_eq!(apply(json!({"a": 1}), json!({"b": 2})).unwrap(), json!({"a": 1, "b": 2}));
     }
 
     #[test]
@@ -233,13 +187,7 @@ mod tests {
             (json!({}), ""),
         ];
         for (update, field) in cases {
-            assert_eq!(
-                apply(json!({"name": "a"}), update.clone())
-                    .unwrap_err()
-                    .field,
-                field,
-                "{update}"
-            );
+            assert_eq!(apply(json!({"name": "a"}), update.clone()).unwrap_err().field, field, "{update}");
         }
     }
 }

@@ -5,9 +5,7 @@ use utoipa::ToSchema;
 
 /// A way of reaching a recipient. Seed 03's five plus `in_app` (the notification center) and
 /// `webhook` (for systems that want events rather than messages).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Email over SMTP or SES.

@@ -55,16 +55,8 @@ fn check_json_schema(schema: &Value) -> Result<(), String> {
     if !schema.is_object() {
         return Err("must be a JSON Schema object".into());
     }
-    jsonschema::meta::validate(schema).map_err(|e| {
-        format!(
-            "is not a valid JSON Schema: {} at {}",
-            e.kind_summary(),
-            e.instance_path
-        )
-    })?;
-    jsonschema::validator_for(schema)
-        .map(|_| ())
-        .map_err(|e| format!("cannot be compiled: {}", e.kind_summary()))
+    jsonschema::meta::validate(schema).map_err(|e| format!("is not a valid JSON Schema: {} at {}", e.kind_summary(), e.instance_path))?;
+    jsonschema::validator_for(schema).map(|_| ()).map_err(|e| format!("cannot be compiled: {}", e.kind_summary()))
 }
 
 trait KindSummary {
@@ -101,11 +93,9 @@ mod tests {
 
     #[test]
     fn refuses_an_invalid_schema() {
-        let err =
-            validate(json!({"eventName": "E", "eventSchema": {"type": "strange"}})).unwrap_err();
+        let err = validate(json!({"eventName": "E", "eventSchema": {"type": "strange"}})).unwrap_err();
         assert_eq!(err.field, "eventSchema");
-        let err =
-            validate(json!({"eventName": "E", "eventSchema": {"minLength": -1}})).unwrap_err();
+        let err = validate(json!({"eventName": "E", "eventSchema": {"minLength": -1}})).unwrap_err();
         assert_eq!(err.field, "eventSchema");
         let err = validate(json!({"eventName": "E", "eventSchema": "yes"})).unwrap_err();
         assert_eq!(err.field, "eventSchema");
@@ -113,18 +103,8 @@ mod tests {
 
     #[test]
     fn names_other_bad_fields() {
-        assert_eq!(
-            validate(json!({"eventName": "E", "supportedChannels": ["fax"]}))
-                .unwrap_err()
-                .field,
-            "supportedChannels[0]"
-        );
-        assert_eq!(
-            validate(json!({"eventName": "E", "handlerConfig": []}))
-                .unwrap_err()
-                .field,
-            "handlerConfig"
-        );
+        assert_eq!(validate(json!({"eventName": "E", "supportedChannels": ["fax"]})).unwrap_err().field, "supportedChannels[0]");
+        assert_eq!(validate(json!({"eventName": "E", "handlerConfig": []})).unwrap_err().field, "handlerConfig");
         assert_eq!(validate(json!({})).unwrap_err().field, "eventName");
     }
 }

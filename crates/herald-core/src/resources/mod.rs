@@ -25,12 +25,8 @@ pub enum Collection {
 
 impl Collection {
     /// Every collection.
-    pub const ALL: [Collection; 4] = [
-        Collection::Users,
-        Collection::Templates,
-        Collection::NotificationSettings,
-        Collection::EventSettings,
-    ];
+    pub const ALL: [Collection; 4] =
+        [Collection::Users, Collection::Templates, Collection::NotificationSettings, Collection::EventSettings];
 
     /// The collection's name in messages and metrics.
     pub fn name(self) -> &'static str {
@@ -75,11 +71,7 @@ fn to_object<T: serde::Serialize>(resource: &T) -> Map<String, Value> {
 
 /// Deserializes a non-empty, trimmed-not-blank string rule.
 fn require_non_blank(field: &str, value: &str) -> Result<(), Invalid> {
-    if value.trim().is_empty() {
-        Err(Invalid::new(field, "must not be empty"))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(Invalid::new(field, "must not be empty")) } else { Ok(()) }
 }
 
 /// Refuses lists that name the same item twice.

@@ -62,12 +62,7 @@ pub struct NotificationSetting {
 pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     let setting: NotificationSetting = Invalid::deserialize(body)?;
     require_non_blank("templateName", &setting.template_name)?;
-    for (field, value) in [
-        ("user", &setting.user),
-        ("group", &setting.group),
-        ("cluster", &setting.cluster),
-        ("role", &setting.role),
-    ] {
+    for (field, value) in [("user", &setting.user), ("group", &setting.group), ("cluster", &setting.cluster), ("role", &setting.role)] {
         if let Some(value) = value {
             require_non_blank(field, value)?;
         }
@@ -85,7 +80,9 @@ mod tests {
 
     #[test]
     fn rule_defaults_to_send() {
-        let out = validate(json!({"eventName": "AM/AppointmentCreated/v1", "channels": ["email"], "templateName": "t", "group": "doctors"})).unwrap();
+        let out =
+            validate(json!({"eventName": "AM/AppointmentCreated/v1", "channels": ["email"], "templateName": "t", "group": "doctors"}))
+                .unwrap();
         assert_eq!(out["rule"], "SEND");
     }
 
@@ -98,10 +95,7 @@ mod tests {
             b
         };
         let cases = [
-            (
-                with("hours", json!(["09:00-18:00", "25:00-26:00"])),
-                "hours[1]",
-            ),
+            (with("hours", json!(["09:00-18:00", "25:00-26:00"])), "hours[1]"),
             (with("reminders", json!(["P1D", "one day"])), "reminders[1]"),
             (with("rule", json!("MAYBE")), "rule"),
             (with("channels", json!(["email", "pigeon"])), "channels[1]"),

@@ -83,22 +83,13 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
         return Err(Invalid::new("name", "must be at most 200 characters"));
     }
     if template.email_message.is_some() && template.email_html_message.is_some() {
-        return Err(Invalid::new(
-            "emailHtmlMessage",
-            "cannot be set together with emailMessage; use one of them",
-        ));
+        return Err(Invalid::new("emailHtmlMessage", "cannot be set together with emailMessage; use one of them"));
     }
     if template.push_data.is_some() {
-        let others = [
-            ("pushTitle", &template.push_title),
-            ("pushSubtitle", &template.push_subtitle),
-            ("pushMessage", &template.push_message),
-        ];
+        let others =
+            [("pushTitle", &template.push_title), ("pushSubtitle", &template.push_subtitle), ("pushMessage", &template.push_message)];
         if let Some((field, _)) = others.iter().find(|(_, v)| v.is_some()) {
-            return Err(Invalid::new(
-                "pushData",
-                format!("cannot be set together with {field}"),
-            ));
+            return Err(Invalid::new("pushData", format!("cannot be set together with {field}")));
         }
     }
     if let Some(title) = &template.email_title
@@ -135,29 +126,14 @@ mod tests {
     #[test]
     fn refuses_inconsistent_templates() {
         let cases = [
-            (
-                json!({"name": "t", "emailMessage": "a", "emailHtmlMessage": "b"}),
-                "emailHtmlMessage",
-            ),
-            (
-                json!({"name": "t", "pushData": {}, "pushTitle": "x"}),
-                "pushData",
-            ),
-            (
-                json!({"name": "t", "pushData": {"windows": {}}}),
-                "pushData.windows",
-            ),
+            (json!({"name": "t", "emailMessage": "a", "emailHtmlMessage": "b"}), "emailHtmlMessage"),
+            (json!({"name": "t", "pushData": {}, "pushTitle": "x"}), "pushData"),
+            (json!({"name": "t", "pushData": {"windows": {}}}), "pushData.windows"),
             (json!({"name": " "}), "name"),
             (json!({"emailTitle": "x"}), "name"),
             (json!({"name": "t", "smsMesage": "typo"}), "smsMesage"),
-            (
-                json!({"name": "t", "emailTitle": "a\r\nBcc: x"}),
-                "emailTitle",
-            ),
-            (
-                json!({"name": "t", "emailAttachments": [{"name": "x"}]}),
-                "emailAttachments[0].file",
-            ),
+            (json!({"name": "t", "emailTitle": "a\r\nBcc: x"}), "emailTitle"),
+            (json!({"name": "t", "emailAttachments": [{"name": "x"}]}), "emailAttachments[0].file"),
         ];
         for (body, field) in cases {
             assert_eq!(validate(body.clone()).unwrap_err().field, field, "{body}");

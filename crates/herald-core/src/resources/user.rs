@@ -88,16 +88,9 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     if let Some(locale) = &user.locale {
         let well_formed = !locale.is_empty()
             && locale.len() <= 35
-            && locale.split(['-', '_']).all(|part| {
-                !part.is_empty()
-                    && part.len() <= 8
-                    && part.bytes().all(|b| b.is_ascii_alphanumeric())
-            });
+            && locale.split(['-', '_']).all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()));
         if !well_formed {
-            return Err(Invalid::new(
-                "locale",
-                "must be a language tag such as en or it-IT",
-            ));
+            return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
         }
     }
     Ok(to_object(&user))
@@ -110,10 +103,7 @@ mod tests {
 
     #[test]
     fn keeps_extra_properties_and_fills_defaults() {
-        let out = validate(
-            json!({"id": "auth0|1", "emailAddress": "a@example.org", "fiscalCode": "XYZ"}),
-        )
-        .unwrap();
+        let out = validate(json!({"id": "auth0|1", "emailAddress": "a@example.org", "fiscalCode": "XYZ"})).unwrap();
         assert_eq!(out["fiscalCode"], "XYZ");
         assert_eq!(out["groups"], json!([]));
     }
@@ -121,17 +111,11 @@ mod tests {
     #[test]
     fn names_the_bad_field() {
         let cases = [
-            (
-                json!({"id": "u", "phoneNumber": "0612345678"}),
-                "phoneNumber",
-            ),
+            (json!({"id": "u", "phoneNumber": "0612345678"}), "phoneNumber"),
             (json!({"id": "u", "emailAddress": "nope"}), "emailAddress"),
             (json!({"id": "u", "timeZone": "Nowhere/City"}), "timeZone"),
             (json!({"id": "u", "groups": "doctors"}), "groups"),
-            (
-                json!({"id": "u", "deviceTokens": [{"platform": "blackberry", "token": "t"}]}),
-                "deviceTokens[0].platform",
-            ),
+            (json!({"id": "u", "deviceTokens": [{"platform": "blackberry", "token": "t"}]}), "deviceTokens[0].platform"),
             (json!({"id": "u", "locale": "not a locale"}), "locale"),
             (json!({"id": ""}), "id"),
         ];

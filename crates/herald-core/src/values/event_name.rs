@@ -26,12 +26,7 @@ mod tests {
 
     #[test]
     fn seed_names_are_valid() {
-        for good in [
-            "AM/AppointmentCreated/v1",
-            "TMM/ThresholdExceeded/v1",
-            "appointment.scheduled",
-            "IC/ResourceForbiddenEvent/v1",
-        ] {
+        for good in ["AM/AppointmentCreated/v1", "TMM/ThresholdExceeded/v1", "appointment.scheduled", "IC/ResourceForbiddenEvent/v1"] {
             assert!(EventName::parse(good).is_ok(), "{good}");
         }
         for bad in ["", "with space", "new\nline", &"x".repeat(201)] {

@@ -9,17 +9,9 @@ impl E164 {
 
     /// Checks `text` and wraps it.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
-        let digits = text
-            .strip_prefix('+')
-            .ok_or("must be in E.164 format (start with +)")?;
-        let valid = (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
-        if valid {
-            Ok(Self(text.to_string()))
-        } else {
-            Err("must be in E.164 format (+ and 8 to 15 digits)")
-        }
+        let digits = text.strip_prefix('+').ok_or("must be in E.164 format (start with +)")?;
+        let valid = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+        if valid { Ok(Self(text.to_string())) } else { Err("must be in E.164 format (+ and 8 to 15 digits)") }
     }
 }
 
@@ -37,14 +29,7 @@ mod tests {
 
     #[test]
     fn refuses_other_shapes() {
-        for bad in [
-            "14155550123",
-            "+0123456789",
-            "+1 415 555 0123",
-            "+1234567",
-            "+1234567890123456",
-            "+1415555O123",
-        ] {
+        for bad in ["14155550123", "+0123456789", "+1 415 555 0123", "+1234567", "+1234567890123456", "+1415555O123"] {
             assert!(E164::parse(bad).is_err(), "{bad}");
         }
     }

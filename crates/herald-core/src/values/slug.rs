@@ -9,15 +9,8 @@ impl TenantSlug {
 
     /// Checks `text` and wraps it.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
-        let chars_ok = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if text.is_empty()
-            || text.len() > 63
-            || !chars_ok
-            || text.starts_with('-')
-            || text.ends_with('-')
-        {
+        let chars_ok = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if text.is_empty() || text.len() > 63 || !chars_ok || text.starts_with('-') || text.ends_with('-') {
             return Err("must be 1 to 63 lowercase letters, digits or inner hyphens");
         }
         Ok(Self(text.to_string()))

@@ -9,9 +9,7 @@ impl TimeZoneName {
 
     /// Checks `text` against the time zone database and wraps it.
     pub fn parse(text: &str) -> Result<Self, &'static str> {
-        jiff::tz::TimeZone::get(text)
-            .map(|_| Self(text.to_string()))
-            .map_err(|_| "is not a known IANA time zone")
+        jiff::tz::TimeZone::get(text).map(|_| Self(text.to_string())).map_err(|_| "is not a known IANA time zone")
     }
 
     /// The time zone itself, for computing local times.

@@ -39,33 +39,22 @@ impl EndUserAuth {
             Some(jwt) => {
                 let pem = match (&jwt.public_key_pem, &jwt.public_key_file) {
                     (Some(pem), _) => Some(pem.clone().into_bytes()),
-                    (None, Some(file)) => Some(std::fs::read(file).map_err(|e| {
-                        anyhow::anyhow!(
-                            "auth.jwt.public_key_file: cannot read {}: {e}",
-                            file.display()
-                        )
-                    })?),
+                    (None, Some(file)) => Some(
+                        std::fs::read(file)
+                            .map_err(|e| anyhow::anyhow!("auth.jwt.public_key_file: cannot read {}: {e}", file.display()))?,
+                    ),
                     (None, None) => None,
                 };
                 let (key, algorithm) = match jwt.algorithm {
-                    JwtAlgorithm::HS256 => (
-                        DecodingKey::from_secret(
-                            jwt.secret
-                                .as_ref()
-                                .map(|s| s.expose())
-                                .unwrap_or_default()
-                                .as_bytes(),
-                        ),
-                        Algorithm::HS256,
-                    ),
+                    JwtAlgorithm::HS256 => {
+                        (DecodingKey::from_secret(jwt.secret.as_ref().map(|s| s.expose()).unwrap_or_default().as_bytes()), Algorithm::HS256)
+                    }
                     JwtAlgorithm::RS256 => (
-                        DecodingKey::from_rsa_pem(&pem.unwrap_or_default())
-                            .map_err(|e| anyhow::anyhow!("auth.jwt.public_key_pem: {e}"))?,
+                        DecodingKey::from_rsa_pem(&pem.unwrap_or_default()).map_err(|e| anyhow::anyhow!("auth.jwt.public_key_pem: {e}"))?,
                         Algorithm::RS256,
                     ),
                     JwtAlgorithm::ES256 => (
-                        DecodingKey::from_ec_pem(&pem.unwrap_or_default())
-                            .map_err(|e| anyhow::anyhow!("auth.jwt.public_key_pem: {e}"))?,
+                        DecodingKey::from_ec_pem(&pem.unwrap_or_default()).map_err(|e| anyhow::anyhow!("auth.jwt.public_key_pem: {e}"))?,
                         Algorithm::ES256,
                     ),
                 };
@@ -83,19 +72,14 @@ impl EndUserAuth {
                 Some((key, validation, jwt.clone()))
             }
         };
-        Ok(Self {
-            jwt,
-            gateway: config.gateway.clone(),
-        })
+        Ok(Self { jwt, gateway: config.gateway.clone() })
     }
 
     /// Identifies the end user from request headers at time `now`.
     pub fn authenticate(&self, headers: &HeaderMap, now: Timestamp) -> Result<EndUser, ApiError> {
         if let Some(token) = bearer_token(headers) {
             let Some((key, validation, config)) = &self.jwt else {
-                return Err(ApiError::unauthorized(
-                    "bearer tokens are not accepted: no JWT verification is configured",
-                ));
+                return Err(ApiError::unauthorized("bearer tokens are not accepted: no JWT verification is configured"));
             };
             return verify_jwt(token, key, validation, config, now);
         }
@@ -104,19 +88,11 @@ impl EndUserAuth {
         {
             return from_gateway(headers, gateway);
         }
-        Err(ApiError::unauthorized(
-            "a user token is required: Authorization: Bearer <JWT>",
-        ))
+        Err(ApiError::unauthorized("a user token is required: Authorization: Bearer <JWT>"))
     }
 }
 
-fn verify_jwt(
-    token: &str,
-    key: &DecodingKey,
-    validation: &Validation,
-    config: &JwtConfig,
-    now: Timestamp,
-) -> Result<EndUser, ApiError> {
+fn verify_jwt(token: &str, key: &DecodingKey, validation: &Validation, config: &JwtConfig, now: Timestamp) -> Result<EndUser, ApiError> {
     let invalid = |why: &str| ApiError::unauthorized(format!("the user token is not valid: {why}"));
     let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, validation).map_err(|e| {
         use jsonwebtoken::errors::ErrorKind;
@@ -140,28 +116,16 @@ fn verify_jwt(
     if seconds("nbf").is_some_and(|nbf| nbf - leeway > now.as_second()) {
         return Err(invalid("not valid yet"));
     }
-    let id = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| invalid("sub must be a non-empty string"))?;
+    let id =
+        claims.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| invalid("sub must be a non-empty string"))?;
     let tenant = claims
         .get(&config.tenant_claim)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("missing claim {}", config.tenant_claim)))?;
-    let tenant = TenantSlug::parse(tenant).map_err(|_| {
-        invalid(&format!(
-            "claim {} is not a tenant slug",
-            config.tenant_claim
-        ))
-    })?;
+    let tenant = TenantSlug::parse(tenant).map_err(|_| invalid(&format!("claim {} is not a tenant slug", config.tenant_claim)))?;
     let list = |name: &str| -> Vec<String> {
         match claims.get(name) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             Some(Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         }
@@ -176,35 +140,15 @@ fn verify_jwt(
 }
 
 fn from_gateway(headers: &HeaderMap, gateway: &GatewayConfig) -> Result<EndUser, ApiError> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     let list = |name: &str| {
-        header(name)
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
+        header(name).map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
     };
-    let id = header(&gateway.user_header).ok_or_else(|| {
-        ApiError::unauthorized(format!("the {} header is empty", gateway.user_header))
-    })?;
-    let tenant = header(&gateway.tenant_header).ok_or_else(|| {
-        ApiError::unauthorized(format!("the {} header is required", gateway.tenant_header))
-    })?;
-    let tenant = TenantSlug::parse(tenant).map_err(|_| {
-        ApiError::unauthorized(format!(
-            "the {} header is not a tenant slug",
-            gateway.tenant_header
-        ))
-    })?;
+    let id = header(&gateway.user_header).ok_or_else(|| ApiError::unauthorized(format!("the {} header is empty", gateway.user_header)))?;
+    let tenant = header(&gateway.tenant_header)
+        .ok_or_else(|| ApiError::unauthorized(format!("the {} header is required", gateway.tenant_header)))?;
+    let tenant = TenantSlug::parse(tenant)
+        .map_err(|_| ApiError::unauthorized(format!("the {} header is not a tenant slug", gateway.tenant_header)))?;
     Ok(EndUser {
         tenant: tenant.to_string(),
         id: id.to_string(),
@@ -217,13 +161,8 @@ fn from_gateway(headers: &HeaderMap, gateway: &GatewayConfig) -> Result<EndUser,
 impl FromRequestParts<AppState> for EndUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        state
-            .end_users()
-            .authenticate(&parts.headers, state.clock().now())
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        state.end_users().authenticate(&parts.headers, state.clock().now())
     }
 }
 
@@ -243,12 +182,8 @@ mod tests {
             algorithm,
             secret: Some(Secret::new(HS_SECRET)),
             public_key_pem: match algorithm {
-                JwtAlgorithm::RS256 => {
-                    Some(include_str!("../../tests/fixtures/jwt-rs256.pub.pem").into())
-                }
-                JwtAlgorithm::ES256 => {
-                    Some(include_str!("../../tests/fixtures/jwt-es256.pub.pem").into())
-                }
+                JwtAlgorithm::RS256 => Some(include_str!("../../tests/fixtures/jwt-rs256.pub.pem").into()),
+                JwtAlgorithm::ES256 => Some(include_str!("../../tests/fixtures/jwt-es256.pub.pem").into()),
                 JwtAlgorithm::HS256 => None,
             },
             public_key_file: None,
@@ -264,11 +199,7 @@ mod tests {
 
     fn auth(algorithm: JwtAlgorithm, gateway: bool) -> EndUserAuth {
         let gateway = gateway.then(|| serde_json::from_value(json!({})).unwrap());
-        EndUserAuth::from_config(&AuthConfig {
-            jwt: Some(jwt_config(algorithm)),
-            gateway,
-        })
-        .unwrap()
+        EndUserAuth::from_config(&AuthConfig { jwt: Some(jwt_config(algorithm)), gateway }).unwrap()
     }
 
     fn claims() -> Value {
@@ -278,22 +209,15 @@ mod tests {
     fn token(algorithm: Algorithm, claims: &Value) -> String {
         let key = match algorithm {
             Algorithm::HS256 => EncodingKey::from_secret(HS_SECRET.as_bytes()),
-            Algorithm::RS256 => {
-                EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/jwt-rs256.key.pem"))
-                    .unwrap()
-            }
-            _ => EncodingKey::from_ec_pem(include_bytes!("../../tests/fixtures/jwt-es256.key.pem"))
-                .unwrap(),
+            Algorithm::RS256 => EncodingKey::from_rsa_pem(include_bytes!("../../tests/fixtures/jwt-rs256.key.pem")).unwrap(),
+            _ => EncodingKey::from_ec_pem(include_bytes!("../../tests/fixtures/jwt-es256.key.pem")).unwrap(),
         };
         jsonwebtoken::encode(&Header::new(algorithm), claims, &key).unwrap()
     }
 
     fn bearer(token: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
+        headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
         headers
     }
 
@@ -303,14 +227,10 @@ mod tests {
 
     #[test]
     fn accepts_each_algorithm() {
-        for (config, algorithm) in [
-            (JwtAlgorithm::HS256, Algorithm::HS256),
-            (JwtAlgorithm::RS256, Algorithm::RS256),
-            (JwtAlgorithm::ES256, Algorithm::ES256),
-        ] {
-            let user = auth(config, false)
-                .authenticate(&bearer(&token(algorithm, &claims())), now())
-                .unwrap();
+        for (config, algorithm) in
+            [(JwtAlgorithm::HS256, Algorithm::HS256), (JwtAlgorithm::RS256, Algorithm::RS256), (JwtAlgorithm::ES256, Algorithm::ES256)]
+        {
+            let user = auth(config, false).authenticate(&bearer(&token(algorithm, &claims())), now()).unwrap();
             assert_eq!(
                 user,
                 EndUser {
@@ -335,28 +255,13 @@ mod tests {
         let mut no_tenant = claims();
         no_tenant.as_object_mut().unwrap().remove("tenant");
         let cases = [
-            (
-                token(Algorithm::HS256, &with("exp", json!(NOW - 31))),
-                "expired",
-            ),
-            (
-                token(Algorithm::HS256, &with("nbf", json!(NOW + 60))),
-                "not valid yet",
-            ),
-            (
-                token(Algorithm::HS256, &with("iss", json!("https://evil"))),
-                "issuer",
-            ),
+            (token(Algorithm::HS256, &with("exp", json!(NOW - 31))), "expired"),
+            (token(Algorithm::HS256, &with("nbf", json!(NOW + 60))), "not valid yet"),
+            (token(Algorithm::HS256, &with("iss", json!("https://evil"))), "issuer"),
             (token(Algorithm::HS256, &no_tenant), "missing claim tenant"),
-            (
-                token(Algorithm::HS256, &with("tenant", json!("Not A Slug"))),
-                "tenant slug",
-            ),
+            (token(Algorithm::HS256, &with("tenant", json!("Not A Slug"))), "tenant slug"),
             (token(Algorithm::RS256, &claims()), "algorithm"),
-            (
-                format!("{}x", token(Algorithm::HS256, &claims())),
-                "signature",
-            ),
+            (format!("{}x", token(Algorithm::HS256, &claims())), "signature"),
             ("not.a.jwt".to_string(), "malformed"),
         ];
         for (token, why) in cases {
@@ -367,9 +272,7 @@ mod tests {
         assert!(
             auth.authenticate(
                 &bearer(&token(Algorithm::HS256, &claims())),
-                now()
-                    .checked_add(jiff::SignedDuration::from_secs(629))
-                    .unwrap()
+                now().checked_add(jiff::SignedDuration::from_secs(629)).unwrap()
             )
             .is_ok(),
             "leeway applies"
@@ -382,34 +285,17 @@ mod tests {
         headers.insert("x-user-id", HeaderValue::from_static("staff-7"));
         headers.insert("x-tenant-id", HeaderValue::from_static("clinic-b"));
         headers.insert("x-user-groups", HeaderValue::from_static("doctors, nurses"));
-        let user = auth(JwtAlgorithm::HS256, true)
-            .authenticate(&headers, now())
-            .unwrap();
-        assert_eq!(
-            (user.id.as_str(), user.tenant.as_str(), user.groups.len()),
-            ("staff-7", "clinic-b", 2)
-        );
-        assert!(
-            auth(JwtAlgorithm::HS256, false)
-                .authenticate(&headers, now())
-                .is_err(),
-            "headers are not trusted unless configured"
-        );
+        let user = auth(JwtAlgorithm::HS256, true).authenticate(&headers, now()).unwrap();
+        assert_eq!((user.id.as_str(), user.tenant.as_str(), user.groups.len()), ("staff-7", "clinic-b", 2));
+        assert!(auth(JwtAlgorithm::HS256, false).authenticate(&headers, now()).is_err(), "headers are not trusted unless configured");
         headers.remove("x-tenant-id");
-        assert!(
-            auth(JwtAlgorithm::HS256, true)
-                .authenticate(&headers, now())
-                .is_err()
-        );
+        assert!(auth(JwtAlgorithm::HS256, true).authenticate(&headers, now()).is_err());
     }
 
     #[test]
     fn no_credentials_is_unauthorized() {
         assert_eq!(
-            auth(JwtAlgorithm::HS256, true)
-                .authenticate(&HeaderMap::new(), now())
-                .unwrap_err()
-                .status(),
+            auth(JwtAlgorithm::HS256, true).authenticate(&HeaderMap::new(), now()).unwrap_err().status(),
             axum::http::StatusCode::UNAUTHORIZED
         );
     }

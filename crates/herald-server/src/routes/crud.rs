@@ -17,10 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 /// The CRUD list parameters. Any other parameter is an equality filter on that field.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(
-    dead_code,
-    reason = "describes query parameters for the OpenAPI document only"
-)]
+#[allow(dead_code, reason = "describes query parameters for the OpenAPI document only")]
 pub(crate) struct ListParams {
     /// Most documents to return (capped by configuration, 200 by default).
     #[param(rename = "_l")]
@@ -56,12 +53,7 @@ pub(crate) async fn list(
     query: &QueryPairs,
 ) -> Result<Json<Vec<Value>>, ApiError> {
     require(caller, permission)?;
-    Ok(Json(
-        state
-            .documents()
-            .list(collection, &caller.tenant, query.iter())
-            .await?,
-    ))
+    Ok(Json(state.documents().list(collection, &caller.tenant, query.iter()).await?))
 }
 
 pub(crate) async fn count(
@@ -72,12 +64,7 @@ pub(crate) async fn count(
     query: &QueryPairs,
 ) -> Result<Json<u64>, ApiError> {
     require(caller, permission)?;
-    Ok(Json(
-        state
-            .documents()
-            .count(collection, &caller.tenant, query.iter())
-            .await?,
-    ))
+    Ok(Json(state.documents().count(collection, &caller.tenant, query.iter()).await?))
 }
 
 pub(crate) async fn create(
@@ -88,10 +75,7 @@ pub(crate) async fn create(
     body: Value,
 ) -> Result<Json<Created>, ApiError> {
     require(caller, permission)?;
-    let document = state
-        .documents()
-        .create(collection, &caller.actor(), body)
-        .await?;
+    let document = state.documents().create(collection, &caller.actor(), body).await?;
     Ok(Json(Created { id: document.id }))
 }
 
@@ -103,13 +87,7 @@ pub(crate) async fn get(
     id: &str,
 ) -> Result<Json<Value>, ApiError> {
     require(caller, permission)?;
-    Ok(Json(
-        state
-            .documents()
-            .get(collection, &caller.tenant, id)
-            .await?
-            .to_json(),
-    ))
+    Ok(Json(state.documents().get(collection, &caller.tenant, id).await?.to_json()))
 }
 
 pub(crate) async fn patch(
@@ -121,13 +99,7 @@ pub(crate) async fn patch(
     body: &Value,
 ) -> Result<Json<Value>, ApiError> {
     require(caller, permission)?;
-    Ok(Json(
-        state
-            .documents()
-            .patch(collection, &caller.actor(), id, body)
-            .await?
-            .to_json(),
-    ))
+    Ok(Json(state.documents().patch(collection, &caller.actor(), id, body).await?.to_json()))
 }
 
 pub(crate) async fn delete(
@@ -138,10 +110,7 @@ pub(crate) async fn delete(
     id: &str,
 ) -> Result<StatusCode, ApiError> {
     require(caller, permission)?;
-    state
-        .documents()
-        .delete(collection, &caller.tenant, id)
-        .await?;
+    state.documents().delete(collection, &caller.tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

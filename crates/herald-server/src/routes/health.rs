@@ -23,10 +23,7 @@ async fn healthz() -> Json<Value> {
     (status = 503, description = "The database does not answer", body = ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ready", "checks": {"database": "ok"}})),
-        ),
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "checks": {"database": "ok"}}))),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             (
@@ -42,10 +39,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Prometheus metrics: request counts and latencies by method, route template and status.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        prometheus().render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render())
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -35,30 +35,13 @@ struct Synced {
     (status = 200, description = "One entry per user, in order", body = Vec<Synced>),
     (status = 400, description = "An item is invalid; nothing was stored", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn bulk(
-    State(state): State<AppState>,
-    caller: ServiceCaller,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Vec<Synced>>, ApiError> {
+async fn bulk(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Vec<Synced>>, ApiError> {
     crate::auth::require(&caller, Permission::UsersWrite)?;
-    let outcome = state
-        .documents()
-        .upsert_many(Collection::Users, &caller.actor(), body)
-        .await?;
-    Ok(Json(
-        outcome
-            .into_iter()
-            .map(|u| Synced {
-                id: u.id,
-                created: u.inserted,
-            })
-            .collect(),
-    ))
+    let outcome = state.documents().upsert_many(Collection::Users, &caller.actor(), body).await?;
+    Ok(Json(outcome.into_iter().map(|u| Synced { id: u.id, created: u.inserted }).collect()))
 }
 
 pub(crate) fn router(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
-    let bulk_routes = OpenApiRouter::new()
-        .routes(routes!(bulk))
-        .layer(DefaultBodyLimit::max(bulk_body_limit));
+    let bulk_routes = OpenApiRouter::new().routes(routes!(bulk)).layer(DefaultBodyLimit::max(bulk_body_limit));
     crud().merge(bulk_routes)
 }

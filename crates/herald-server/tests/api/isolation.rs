@@ -18,48 +18,12 @@ struct Operation {
 }
 
 const OPERATIONS: [Operation; 6] = [
-    Operation {
-        method: Method::GET,
-        suffix: "/",
-        with_id: false,
-        body: |_| None,
-        writes: false,
-    },
-    Operation {
-        method: Method::GET,
-        suffix: "/count",
-        with_id: false,
-        body: |_| None,
-        writes: false,
-    },
-    Operation {
-        method: Method::GET,
-        suffix: "",
-        with_id: true,
-        body: |_| None,
-        writes: false,
-    },
-    Operation {
-        method: Method::POST,
-        suffix: "/",
-        with_id: false,
-        body: |c| Some(sample(c, 99)),
-        writes: true,
-    },
-    Operation {
-        method: Method::PATCH,
-        suffix: "",
-        with_id: true,
-        body: |c| Some(change(c)),
-        writes: true,
-    },
-    Operation {
-        method: Method::DELETE,
-        suffix: "",
-        with_id: true,
-        body: |_| None,
-        writes: true,
-    },
+    Operation { method: Method::GET, suffix: "/", with_id: false, body: |_| None, writes: false },
+    Operation { method: Method::GET, suffix: "/count", with_id: false, body: |_| None, writes: false },
+    Operation { method: Method::GET, suffix: "", with_id: true, body: |_| None, writes: false },
+    Operation { method: Method::POST, suffix: "/", with_id: false, body: |c| Some(sample(c, 99)), writes: true },
+    Operation { method: Method::PATCH, suffix: "", with_id: true, body: |c| Some(change(c)), writes: true },
+    Operation { method: Method::DELETE, suffix: "", with_id: true, body: |_| None, writes: true },
 ];
 
 /// A role that can read but not write each collection, and one that cannot even read it.
@@ -80,90 +44,45 @@ async fn the_isolation_matrix(app: TestApp) {
 
     for collection in COLLECTIONS {
         let (read_only, no_read) = limited_roles(collection);
-        let read_only = if read_only == Role::Viewer {
-            &viewer
-        } else {
-            &integration
-        };
-        let no_read = if no_read == Role::Integration {
-            Some(&integration)
-        } else {
-            None
-        };
+        let read_only = if read_only == Role::Viewer { &viewer } else { &integration };
+        let no_read = if no_read == Role::Integration { Some(&integration) } else { None };
         for op in &OPERATIONS {
             let id = app.create(collection, &own, sample(collection, 1)).await;
-            let path = if op.with_id {
-                format!("/{collection}/{id}")
-            } else {
-                format!("/{collection}{}", op.suffix)
-            };
+            let path = if op.with_id { format!("/{collection}/{id}") } else { format!("/{collection}{}", op.suffix) };
             let body = (op.body)(collection);
-            let call = async |key: Option<&str>| {
-                app.call(op.method.clone(), &path, key, body.clone()).await
-            };
+            let call = async |key: Option<&str>| app.call(op.method.clone(), &path, key, body.clone()).await;
             let label = format!("{} {path}", op.method);
 
             assert_error(&call(None).await, StatusCode::UNAUTHORIZED, "API key");
-            assert_error(
-                &call(Some(&revoked)).await,
-                StatusCode::UNAUTHORIZED,
-                "revoked",
-            );
-            assert_error(
-                &call(Some("hk_not-a-real-key")).await,
-                StatusCode::UNAUTHORIZED,
-                "unknown",
-            );
+            assert_error(&call(Some(&revoked)).await, StatusCode::UNAUTHORIZED, "revoked");
+            assert_error(&call(Some("hk_not-a-real-key")).await, StatusCode::UNAUTHORIZED, "unknown");
 
             let (status, response) = call(Some(&other)).await;
             match (op.with_id, op.method.clone()) {
-                (true, _) => assert_eq!(
-                    status,
-                    StatusCode::NOT_FOUND,
-                    "{label} from another tenant: {response}"
-                ),
+                (true, _) => assert_eq!(status, StatusCode::NOT_FOUND, "{label} from another tenant: {response}"),
                 (false, Method::GET) if op.suffix == "/count" => {
                     assert_eq!(response, json!(0), "{label} from another tenant")
                 }
                 (false, Method::GET) => {
                     assert_eq!(response, json!([]), "{label} from another tenant")
                 }
-                _ => assert_eq!(
-                    status,
-                    StatusCode::OK,
-                    "{label}: another tenant writes only its own data: {response}"
-                ),
+                _ => assert_eq!(status, StatusCode::OK, "{label}: another tenant writes only its own data: {response}"),
             }
 
             if op.writes {
-                assert_error(
-                    &call(Some(read_only)).await,
-                    StatusCode::FORBIDDEN,
-                    "does not grant",
-                );
+                assert_error(&call(Some(read_only)).await, StatusCode::FORBIDDEN, "does not grant");
             } else if let Some(no_read) = no_read {
-                assert_error(
-                    &call(Some(no_read)).await,
-                    StatusCode::FORBIDDEN,
-                    "does not grant",
-                );
+                assert_error(&call(Some(no_read)).await, StatusCode::FORBIDDEN, "does not grant");
             }
 
             let (_, untouched) = app.get(&format!("/{collection}/{id}"), &own).await;
-            assert_eq!(
-                untouched["_id"],
-                id.as_str(),
-                "{label}: refused calls changed nothing"
-            );
+            assert_eq!(untouched["_id"], id.as_str(), "{label}: refused calls changed nothing");
             for (field, value) in sample(collection, 1).as_object().unwrap() {
                 assert_eq!(&untouched[field], value, "{label}: {field} unchanged");
             }
 
             let (status, response) = call(Some(&own)).await;
-            assert!(
-                status.is_success(),
-                "{label} in its own tenant: {status} {response}"
-            );
+            assert!(status.is_success(), "{label} in its own tenant: {status} {response}");
             assert_eq!(
                 app.count(collection, &other).await,
                 u64::from(op.method == Method::POST),
@@ -178,11 +97,7 @@ async fn the_isolation_matrix(app: TestApp) {
 async fn clear(app: &TestApp, collection: &str, key: &str) {
     let (_, documents) = app.get(&format!("/{collection}/"), key).await;
     for document in documents.as_array().unwrap() {
-        app.delete(
-            &format!("/{collection}/{}", document["_id"].as_str().unwrap()),
-            key,
-        )
-        .await;
+        app.delete(&format!("/{collection}/{}", document["_id"].as_str().unwrap()), key).await;
     }
 }
 
@@ -194,9 +109,5 @@ async fn user_tokens_are_not_service_keys(app: TestApp) {
         &jsonwebtoken::EncodingKey::from_secret(crate::support::JWT_SECRET.as_bytes()),
     )
     .unwrap();
-    assert_error(
-        &app.get("/templates/", &token).await,
-        StatusCode::UNAUTHORIZED,
-        "API key",
-    );
+    assert_error(&app.get("/templates/", &token).await, StatusCode::UNAUTHORIZED, "API key");
 }

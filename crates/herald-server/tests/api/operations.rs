@@ -5,41 +5,21 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-cases![
-    health_and_readiness,
-    openapi_is_valid_and_lists_every_route,
-    metrics_count_requests_by_route,
-    request_ids_are_returned
-];
+cases![health_and_readiness, openapi_is_valid_and_lists_every_route, metrics_count_requests_by_route, request_ids_are_returned];
 
 async fn health_and_readiness(app: TestApp) {
-    assert_eq!(
-        app.call(reqwest::Method::GET, "/healthz", None, None).await,
-        (StatusCode::OK, json!({"status": "ok"}))
-    );
+    assert_eq!(app.call(reqwest::Method::GET, "/healthz", None, None).await, (StatusCode::OK, json!({"status": "ok"})));
     let (status, ready) = app.call(reqwest::Method::GET, "/readyz", None, None).await;
-    assert_eq!(
-        (status, ready["checks"]["database"].clone()),
-        (StatusCode::OK, json!("ok"))
-    );
+    assert_eq!((status, ready["checks"]["database"].clone()), (StatusCode::OK, json!("ok")));
 }
 
 async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
-    let (status, document) = app
-        .call(reqwest::Method::GET, "/openapi.json", None, None)
-        .await;
+    let (status, document) = app.call(reqwest::Method::GET, "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    let schema: Value =
-        serde_json::from_str(include_str!("../fixtures/openapi-3.1-schema.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!("../fixtures/openapi-3.1-schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the OpenAPI 3.1 schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "not a valid OpenAPI 3.1 document: {errors:#?}"
-    );
+    let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "not a valid OpenAPI 3.1 document: {errors:#?}");
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
 
     let mut routes = BTreeSet::new();
@@ -48,30 +28,10 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
             routes.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
-    let mut expected: BTreeSet<String> = [
-        "GET /healthz",
-        "GET /readyz",
-        "GET /metrics",
-        "GET /openapi.json",
-        "POST /users/bulk",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    for collection in [
-        "users",
-        "templates",
-        "notification-settings",
-        "event-settings",
-    ] {
-        for route in [
-            "GET /{c}",
-            "POST /{c}",
-            "GET /{c}/count",
-            "GET /{c}/{id}",
-            "PATCH /{c}/{id}",
-            "DELETE /{c}/{id}",
-        ] {
+    let mut expected: BTreeSet<String> =
+        ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /users/bulk"].into_iter().map(String::from).collect();
+    for collection in ["users", "templates", "notification-settings", "event-settings"] {
+        for route in ["GET /{c}", "POST /{c}", "GET /{c}/count", "GET /{c}/{id}", "PATCH /{c}/{id}", "DELETE /{c}/{id}"] {
             expected.insert(route.replace("{c}", collection));
         }
     }
@@ -79,60 +39,25 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
     for route in &expected {
         let (method, path) = route.split_once(' ').unwrap();
         let path = path.replace("{id}", "000000000000000000000000");
-        let response = app
-            .call(
-                method.parse().unwrap(),
-                &path,
-                Some(&app.admin_key),
-                Some(json!({})),
-            )
-            .await;
-        assert_ne!(
-            response.0,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "{route} is documented but not served"
-        );
-        assert!(
-            !(response.0 == StatusCode::NOT_FOUND && response.1["message"] == "no such route"),
-            "{route} is documented but not served"
-        );
+        let response = app.call(method.parse().unwrap(), &path, Some(&app.admin_key), Some(json!({}))).await;
+        assert_ne!(response.0, StatusCode::METHOD_NOT_ALLOWED, "{route} is documented but not served");
+        assert!(!(response.0 == StatusCode::NOT_FOUND && response.1["message"] == "no such route"), "{route} is documented but not served");
     }
 }
 
 async fn metrics_count_requests_by_route(app: TestApp) {
     app.get("/templates/", &app.admin_key).await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let line = text.lines().find(|l| {
-        l.starts_with("herald_http_requests_total")
-            && l.contains("route=\"/templates\"")
-            && l.contains("status=\"200\"")
-    });
+    let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("herald_http_requests_total") && l.contains("route=\"/templates\"") && l.contains("status=\"200\""));
     assert!(line.is_some(), "{text}");
     assert!(!text.contains("hk_"), "no keys in metrics");
 }
 
 async fn request_ids_are_returned(app: TestApp) {
-    let response = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(format!("{}/healthz", app.base)).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "abc-123");
-    let response = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"].len(), 16);
 }

@@ -5,7 +5,7 @@ use herald_core::secrets::SecretKey;
 use herald_server::config::{AuthConfig, JwtAlgorithm, JwtConfig, Secret};
 use herald_server::{App, Config};
 use herald_store::Store;
-use herald_store::scratch::ScratchDatabase;
+use herald_testkit::Backend;
 use jiff::Timestamp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,12 +24,6 @@ macro_rules! cases {
 }
 pub(crate) use cases;
 
-/// Which database the app runs on.
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
 /// The JWT secret test apps accept.
 pub const JWT_SECRET: &str = "test-jwt-secret-with-at-least-32-chars";
 
@@ -47,47 +41,20 @@ pub struct TestApp {
 }
 
 pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     runtime.block_on(async move {
-        let database = match backend {
-            Backend::Sqlite => ScratchDatabase::sqlite(),
-            Backend::Postgres(url) => ScratchDatabase::postgres(&url)
-                .await
-                .expect("a scratch PostgreSQL database"),
-        };
+        let database = backend.scratch().await;
         let config = test_config(database.url());
-        let clock = Arc::new(ManualClock::new(
-            Timestamp::from_millisecond(START_MS).unwrap(),
-        ));
-        let app = App::build_with_clock(config, clock.clone())
-            .await
-            .expect("the app builds");
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millisecond(START_MS).unwrap()));
+        let app = App::build_with_clock(config, clock.clone()).await.expect("the app builds");
         let base = format!("http://{}", app.local_addr());
-        let admin_key = app
-            .bootstrap_key()
-            .expect("a fresh database gets a default tenant")
-            .secret
-            .clone();
+        let admin_key = app.bootstrap_key().expect("a fresh database gets a default tenant").secret.clone();
         let store = app.store();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
-        case(TestApp {
-            base,
-            client: reqwest::Client::new(),
-            admin_key,
-            store,
-            clock,
-        })
-        .await;
+        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock }).await;
         shutdown.cancel();
-        server
-            .await
-            .expect("the server task ends")
-            .expect("the server stops cleanly");
+        server.await.expect("the server task ends").expect("the server stops cleanly");
         drop(database);
     });
     Ok(())
@@ -125,13 +92,7 @@ pub fn test_config(database_url: &str) -> Config {
 impl TestApp {
     /// Sends a request with an optional bearer key and JSON body; returns status and JSON body
     /// (`null` when empty).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             request = request.bearer_auth(key);
@@ -142,11 +103,7 @@ impl TestApp {
         let response = request.send().await.expect("the server answers");
         let status = response.status();
         let text = response.text().await.expect("a body");
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
     }
 
@@ -184,30 +141,20 @@ impl TestApp {
     /// returns its admin key.
     pub async fn new_tenant(&self, slug: &str) -> String {
         let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
-        tenants
-            .create(slug, None)
-            .await
-            .expect("the tenant is created")
-            .secret
+        tenants.create(slug, None).await.expect("the tenant is created").secret
     }
 
     /// Mints a key with `role` for `tenant`; returns (secret, key id).
     pub async fn key(&self, tenant: &str, role: herald_core::access::Role) -> (String, String) {
         let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
-        let key = tenants
-            .issue_key(tenant, role)
-            .await
-            .expect("the key is minted");
+        let key = tenants.issue_key(tenant, role).await.expect("the key is minted");
         (key.secret, key.key_id)
     }
 
     /// Revokes a key.
     pub async fn revoke(&self, tenant: &str, key_id: &str) {
         let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
-        tenants
-            .revoke_key(tenant, key_id)
-            .await
-            .expect("the key is revoked");
+        tenants.revoke_key(tenant, key_id).await.expect("the key is revoked");
     }
 }
 
@@ -218,19 +165,11 @@ pub fn assert_error(response: &(StatusCode, Value), status: StatusCode, field: &
     assert_eq!(body["statusCode"], status.as_u16().to_string(), "{body}");
     assert_eq!(body["error"], status.canonical_reason().unwrap(), "{body}");
     let message = body["message"].as_str().expect("a message");
-    assert!(
-        message.contains(field),
-        "message {message:?} should name {field:?}"
-    );
+    assert!(message.contains(field), "message {message:?} should name {field:?}");
 }
 
 /// Every CRUD collection's path.
-pub const COLLECTIONS: [&str; 4] = [
-    "users",
-    "templates",
-    "notification-settings",
-    "event-settings",
-];
+pub const COLLECTIONS: [&str; 4] = ["users", "templates", "notification-settings", "event-settings"];
 
 /// A valid document for `collection`, distinct for each `n`.
 pub fn sample(collection: &str, n: usize) -> Value {

@@ -12,57 +12,30 @@ fn path_bind(path: &FieldPath) -> Bind {
 }
 
 impl Dialect for PostgresDialect {
-    const NUMBERED: bool = true;
-
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {
-                sql.push("COALESCE(doc #> ")
-                    .bind(path_bind(path))
-                    .push(" = 'null'::jsonb, TRUE)");
+                sql.push("COALESCE(doc #> ").bind(path_bind(path)).push(" = 'null'::jsonb, TRUE)");
             }
             Value::Array(_) | Value::Object(_) => {
-                sql.push("COALESCE(doc #> ")
-                    .bind(path_bind(path))
-                    .push(" = ")
-                    .bind(Bind::Json(value.clone()))
-                    .push(", FALSE)");
+                sql.push("COALESCE(doc #> ").bind(path_bind(path)).push(" = ").bind(Bind::Json(value.clone())).push(", FALSE)");
             }
             _ => {
-                sql.push("COALESCE(doc #> ")
-                    .bind(path_bind(path))
-                    .push(" @> ")
-                    .bind(Bind::Json(value.clone()))
-                    .push(", FALSE)");
+                sql.push("COALESCE(doc #> ").bind(path_bind(path)).push(" @> ").bind(Bind::Json(value.clone())).push(", FALSE)");
             }
         }
     }
 
     fn body_compare(sql: &mut Sql, path: &FieldPath, comparison: Comparison, value: &Value) {
-        let kind = if value.is_number() {
-            "number"
-        } else {
-            "string"
-        };
-        sql.push("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(doc #> ")
-            .bind(path_bind(path));
-        sql.push(") WHEN 'array' THEN doc #> ")
-            .bind(path_bind(path));
-        sql.push(" ELSE jsonb_build_array(doc #> ")
-            .bind(path_bind(path))
-            .push(") END) AS e(v) WHERE jsonb_typeof(e.v) = '");
-        sql.push(kind)
-            .push("' AND e.v ")
-            .push(comparison.sql())
-            .push(" ")
-            .bind(Bind::Json(value.clone()))
-            .push(")");
+        let kind = if value.is_number() { "number" } else { "string" };
+        sql.push("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE jsonb_typeof(doc #> ").bind(path_bind(path));
+        sql.push(") WHEN 'array' THEN doc #> ").bind(path_bind(path));
+        sql.push(" ELSE jsonb_build_array(doc #> ").bind(path_bind(path)).push(") END) AS e(v) WHERE jsonb_typeof(e.v) = '");
+        sql.push(kind).push("' AND e.v ").push(comparison.sql()).push(" ").bind(Bind::Json(value.clone())).push(")");
     }
 
     fn body_exists(sql: &mut Sql, path: &FieldPath) {
-        sql.push("(doc #> ")
-            .bind(path_bind(path))
-            .push(" IS NOT NULL)");
+        sql.push("(doc #> ").bind(path_bind(path)).push(" IS NOT NULL)");
     }
 
     fn body_sort_key(sql: &mut Sql, path: &FieldPath) {

@@ -15,31 +15,23 @@ impl From<&Value> for Bind {
     fn from(value: &Value) -> Self {
         match value {
             Value::String(s) => Bind::Text(s.clone()),
-            Value::Number(n) => n
-                .as_i64()
-                .map(Bind::Int)
-                .unwrap_or_else(|| Bind::Float(n.as_f64().unwrap_or(0.0))),
+            Value::Number(n) => n.as_i64().map(Bind::Int).unwrap_or_else(|| Bind::Float(n.as_f64().unwrap_or(0.0))),
             other => Bind::Json(other.clone()),
         }
     }
 }
 
-/// SQL text with its binds, in placeholder order. PostgreSQL numbers placeholders (`$1`),
-/// SQLite takes them positionally (`?`).
+/// SQL text with its binds, in placeholder order. Placeholders are numbered (`$1`), which
+/// both PostgreSQL and SQLite accept.
 #[derive(Debug)]
 pub(crate) struct Sql {
     pub(crate) text: String,
     pub(crate) binds: Vec<Bind>,
-    numbered: bool,
 }
 
 impl Sql {
-    pub(crate) fn new(numbered: bool, text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            binds: Vec::new(),
-            numbered,
-        }
+    pub(crate) fn new(text: &str) -> Self {
+        Self { text: text.to_string(), binds: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
@@ -49,12 +41,8 @@ impl Sql {
 
     pub(crate) fn bind(&mut self, value: Bind) -> &mut Self {
         self.binds.push(value);
-        if self.numbered {
-            self.text.push('$');
-            self.text.push_str(&self.binds.len().to_string());
-        } else {
-            self.text.push('?');
-        }
+        self.text.push('$');
+        self.text.push_str(&self.binds.len().to_string());
         self
     }
 }

@@ -1,14 +1,10 @@
 use super::builder::{Bind, Sql};
-use herald_core::query::{
-    Comparison, Direction, Field, FieldPath, Filter, Op, SortKey, SystemField,
-};
+use herald_core::query::{Comparison, Direction, Field, FieldPath, Filter, Op, SortKey, SystemField};
 use serde_json::Value;
 
 /// The JSON-specific SQL of one backend. Every boolean expression it writes must be true or
 /// false, never NULL, so that `NOT` keeps MongoDB's meaning for missing fields.
 pub(crate) trait Dialect {
-    /// Whether placeholders are numbered (`$1`) rather than positional (`?`).
-    const NUMBERED: bool;
     /// The body field equals `value`, or is an array with an element equal to it.
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value);
     /// The body field (or an element of it) is a string or number comparing so to `value`.
@@ -76,13 +72,7 @@ fn push_condition<D: Dialect>(sql: &mut Sql, field: &Field, op: &Op) {
             Field::System(system) => {
                 let comparable = system.is_timestamp() == value.is_number();
                 if comparable {
-                    sql.push("(")
-                        .push(column(*system))
-                        .push(" ")
-                        .push(comparison.sql())
-                        .push(" ")
-                        .bind(Bind::from(value))
-                        .push(")");
+                    sql.push("(").push(column(*system)).push(" ").push(comparison.sql()).push(" ").bind(Bind::from(value)).push(")");
                 } else {
                     sql.push("1=0");
                 }
@@ -106,11 +96,7 @@ fn push_equals<D: Dialect>(sql: &mut Sql, field: &Field, value: &Value) {
     match field {
         Field::Body(path) => D::body_equals(sql, path, value),
         Field::System(system) => {
-            sql.push("(")
-                .push(column(*system))
-                .push(" = ")
-                .bind(Bind::from(value))
-                .push(")");
+            sql.push("(").push(column(*system)).push(" = ").bind(Bind::from(value)).push(")");
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod builder;
 mod filter;
+pub(crate) mod store;
 
 pub(crate) use builder::{Bind, Sql};
 pub(crate) use filter::{Dialect, push_filter, push_order};

@@ -11,9 +11,7 @@ impl SqliteDialect {
     /// WHERE <element condition>))`: json_each yields the value itself for a scalar and each
     /// element for an array, which is MongoDB's "equal, or an element equal" rule.
     fn any_element(sql: &mut Sql, path: &FieldPath, element: impl FnOnce(&mut Sql)) {
-        sql.push("(json_type(doc, ")
-            .bind(Bind::Text(path.json_path()))
-            .push(") IS NOT 'object' AND EXISTS (SELECT 1 FROM json_each(doc, ");
+        sql.push("(json_type(doc, ").bind(Bind::Text(path.json_path())).push(") IS NOT 'object' AND EXISTS (SELECT 1 FROM json_each(doc, ");
         sql.bind(Bind::Text(path.json_path())).push(") e WHERE ");
         element(sql);
         sql.push("))");
@@ -21,69 +19,43 @@ impl SqliteDialect {
 }
 
 impl Dialect for SqliteDialect {
-    const NUMBERED: bool = false;
-
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {
-                sql.push("(json_type(doc, ")
-                    .bind(Bind::Text(path.json_path()))
-                    .push(") IS NULL OR json_type(doc, ");
+                sql.push("(json_type(doc, ").bind(Bind::Text(path.json_path())).push(") IS NULL OR json_type(doc, ");
                 sql.bind(Bind::Text(path.json_path())).push(") = 'null')");
             }
             Value::Bool(b) => Self::any_element(sql, path, |sql| {
-                sql.push(if *b {
-                    "e.type = 'true'"
-                } else {
-                    "e.type = 'false'"
-                });
+                sql.push(if *b { "e.type = 'true'" } else { "e.type = 'false'" });
             }),
             Value::String(_) => Self::any_element(sql, path, |sql| {
-                sql.push("e.type = 'text' AND e.value = ")
-                    .bind(Bind::from(value));
+                sql.push("e.type = 'text' AND e.value = ").bind(Bind::from(value));
             }),
             Value::Number(_) => Self::any_element(sql, path, |sql| {
-                sql.push("e.type IN ('integer', 'real') AND e.value = ")
-                    .bind(Bind::from(value));
+                sql.push("e.type IN ('integer', 'real') AND e.value = ").bind(Bind::from(value));
             }),
             Value::Array(_) | Value::Object(_) => {
                 sql.push("COALESCE(json_type(doc, ")
                     .bind(Bind::Text(path.json_path()))
                     .push(") IN ('array', 'object') AND json_extract(doc, ");
-                sql.bind(Bind::Text(path.json_path()))
-                    .push(") = json(")
-                    .bind(Bind::Text(value.to_string()))
-                    .push("), 0)");
+                sql.bind(Bind::Text(path.json_path())).push(") = json(").bind(Bind::Text(value.to_string())).push("), 0)");
             }
         }
     }
 
     fn body_compare(sql: &mut Sql, path: &FieldPath, comparison: Comparison, value: &Value) {
-        let types = if value.is_number() {
-            "('integer', 'real')"
-        } else {
-            "('text')"
-        };
+        let types = if value.is_number() { "('integer', 'real')" } else { "('text')" };
         Self::any_element(sql, path, |sql| {
-            sql.push("e.type IN ")
-                .push(types)
-                .push(" AND e.value ")
-                .push(comparison.sql())
-                .push(" ")
-                .bind(Bind::from(value));
+            sql.push("e.type IN ").push(types).push(" AND e.value ").push(comparison.sql()).push(" ").bind(Bind::from(value));
         });
     }
 
     fn body_exists(sql: &mut Sql, path: &FieldPath) {
-        sql.push("(json_type(doc, ")
-            .bind(Bind::Text(path.json_path()))
-            .push(") IS NOT NULL)");
+        sql.push("(json_type(doc, ").bind(Bind::Text(path.json_path())).push(") IS NOT NULL)");
     }
 
     fn body_sort_key(sql: &mut Sql, path: &FieldPath) {
-        sql.push("json_extract(doc, ")
-            .bind(Bind::Text(path.json_path()))
-            .push(")");
+        sql.push("json_extract(doc, ").bind(Bind::Text(path.json_path())).push(")");
     }
 
     fn nulls(_: Direction) -> &'static str {

@@ -12,10 +12,7 @@ pub async fn run(store: Arc<dyn Store>, command: ApiKeyCommand) -> anyhow::Resul
         ApiKeyCommand::Create(args) => {
             let role = Role::parse(&args.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
             let key = tenants.issue_key(&args.tenant, role).await?;
-            println!(
-                "{}",
-                json!({"tenant": key.tenant, "apiKey": key.secret, "role": key.role.as_str(), "keyId": key.key_id})
-            );
+            println!("{}", json!({"tenant": key.tenant, "apiKey": key.secret, "role": key.role.as_str(), "keyId": key.key_id}));
         }
         ApiKeyCommand::List { tenant } => {
             for key in tenants.list_keys(&tenant).await? {

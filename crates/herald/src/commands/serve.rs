@@ -6,10 +6,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(config.log_format);
     let app = App::build(config).await?;
     if let Some(key) = app.bootstrap_key() {
-        eprintln!(
-            "Created tenant `{}`. Its admin API key, shown only this once:",
-            key.tenant
-        );
+        eprintln!("Created tenant `{}`. Its admin API key, shown only this once:", key.tenant);
         println!("{}", json!({"tenant": key.tenant, "apiKey": key.secret}));
     }
     tracing::info!(address = %app.local_addr(), "herald is listening");
@@ -25,13 +22,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -41,8 +34,7 @@ fn init_logging(format: LogFormat) {
 async fn stop_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM can be handled");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM can be handled");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = term.recv() => {},

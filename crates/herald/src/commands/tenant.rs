@@ -14,10 +14,7 @@ pub async fn run(store: Arc<dyn Store>, command: TenantCommand) -> anyhow::Resul
         }
         TenantCommand::List => {
             for tenant in tenants.list().await? {
-                println!(
-                    "{}",
-                    json!({"tenant": tenant.slug, "name": tenant.name, "createdAt": format_timestamp(tenant.created_at)})
-                );
+                println!("{}", json!({"tenant": tenant.slug, "name": tenant.name, "createdAt": format_timestamp(tenant.created_at)}));
             }
         }
     }
