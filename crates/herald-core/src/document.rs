@@ -95,6 +95,24 @@ pub fn to_millis(ts: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(ts.as_millisecond()).expect("a valid timestamp stays valid when truncated")
 }
 
+/// Serde support for timestamps written as [`format_timestamp`] does (and read from any
+/// RFC 3339 form).
+pub mod timestamp_format {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `ts` as `2024-05-01T09:00:00.000Z`.
+    pub fn serialize<S: Serializer>(ts: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format_timestamp(*ts))
+    }
+
+    /// Reads an RFC 3339 timestamp.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Removes the system fields from client input, which may echo a document it read.
 pub fn strip_system_fields(body: &mut Map<String, Value>) {
     for field in SYSTEM_FIELDS {

@@ -6,10 +6,14 @@ pub mod access;
 pub mod api_key;
 pub mod clock;
 pub mod document;
+pub mod event;
 pub mod id;
 pub mod invalid;
+pub mod job;
+pub mod notification;
 pub mod query;
 pub mod resources;
+pub mod rules;
 pub mod secrets;
 pub mod values;
 

@@ -173,6 +173,8 @@ pub fn singular(collection: Collection) -> &'static str {
         Collection::Templates => "template",
         Collection::NotificationSettings => "notification setting",
         Collection::EventSettings => "event setting",
+        Collection::Events => "event",
+        Collection::Notifications => "notification",
     }
 }
 

@@ -4,7 +4,7 @@ use crate::EngineError;
 use herald_core::access::Role;
 use herald_core::api_key;
 use herald_core::clock::Clock;
-use herald_core::values::TenantSlug;
+use herald_core::values::{TenantSlug, TimeZoneName};
 use herald_store::{ApiKeyRecord, Store, StoreError, TenantRecord};
 use std::sync::Arc;
 
@@ -37,10 +37,18 @@ impl Tenants {
         Self { store, clock }
     }
 
-    /// Creates a tenant and its first admin key.
-    pub async fn create(&self, slug: &str, name: Option<&str>) -> Result<IssuedKey, EngineError> {
+    /// Creates a tenant (with its default time zone, for recipients without one) and its
+    /// first admin key.
+    pub async fn create(&self, slug: &str, name: Option<&str>, time_zone: Option<&str>) -> Result<IssuedKey, EngineError> {
         let slug = TenantSlug::parse(slug).map_err(|reason| herald_core::Invalid::new("slug", reason))?;
-        let record = TenantRecord { slug: slug.to_string(), name: name.unwrap_or(slug.as_str()).to_string(), created_at: self.clock.now() };
+        let time_zone =
+            time_zone.map(|tz| TimeZoneName::parse(tz).map_err(|reason| herald_core::Invalid::new("time zone", reason))).transpose()?;
+        let record = TenantRecord {
+            slug: slug.to_string(),
+            name: name.unwrap_or(slug.as_str()).to_string(),
+            time_zone: time_zone.map(|tz| tz.to_string()),
+            created_at: self.clock.now(),
+        };
         self.store.create_tenant(&record).await.map_err(|e| match e {
             StoreError::Conflict { field } => EngineError::Conflict { what: "tenant", field },
             other => other.into(),
@@ -54,7 +62,7 @@ impl Tenants {
         if !self.store.list_tenants().await?.is_empty() {
             return Ok(None);
         }
-        match self.create(DEFAULT_TENANT, Some("Default tenant")).await {
+        match self.create(DEFAULT_TENANT, Some("Default tenant"), None).await {
             Ok(key) => Ok(Some(key)),
             Err(EngineError::Conflict { .. }) => Ok(None),
             Err(other) => Err(other),

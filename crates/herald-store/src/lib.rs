@@ -13,12 +13,13 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, TenantRecord, Upserted};
+pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, TenantRecord, Upserted};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use herald_core::Invalid;
 use herald_core::document::Document;
+use herald_core::job::{Job, JobKind};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use jiff::Timestamp;
@@ -105,6 +106,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes a document; false when there was none.
     async fn delete_document(&self, collection: Collection, tenant: &str, id: &str) -> Result<bool, StoreError>;
+
+    /// The response an event with this sender id got, if it was committed at or after
+    /// `window_start`.
+    async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Writes everything one event produced in one transaction, unless its sender id was
+    /// committed within the dedup window (then nothing is written).
+    async fn commit_event(&self, tenant: &str, commit: &EventCommit) -> Result<Committed, StoreError>;
+    /// A tenant's jobs of one kind, by due time.
+    async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
@@ -125,6 +135,8 @@ fn table(collection: Collection) -> &'static str {
         Collection::Templates => "templates",
         Collection::NotificationSettings => "notification_settings",
         Collection::EventSettings => "event_settings",
+        Collection::Events => "events",
+        Collection::Notifications => "notifications",
     }
 }
 

@@ -1,7 +1,10 @@
 //! Plain records for tenants and API keys.
 
 use herald_core::access::Role;
+use herald_core::document::Document;
+use herald_core::job::Job;
 use jiff::Timestamp;
+use serde_json::Value;
 
 /// A tenant: a clinic or organisation. Every other row belongs to one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,6 +13,8 @@ pub struct TenantRecord {
     pub slug: String,
     /// Display name.
     pub name: String,
+    /// The tenant's IANA time zone, for recipients without one.
+    pub time_zone: Option<String>,
     /// When it was created.
     pub created_at: Timestamp,
 }
@@ -38,4 +43,44 @@ pub struct Upserted {
     pub id: String,
     /// Whether the document was new.
     pub inserted: bool,
+}
+
+/// Everything processing one event writes, committed in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct EventCommit {
+    /// The event's record in the events log.
+    pub event: Option<Document>,
+    /// New notification records.
+    pub notifications: Vec<Document>,
+    /// Existing notification records rewritten (reminders aborted).
+    pub updated_notifications: Vec<Document>,
+    /// New timed jobs (deliveries and reminders).
+    pub jobs: Vec<Job>,
+    /// Pending jobs to abort, by id.
+    pub aborted_jobs: Vec<String>,
+    /// The sender's event id and the response to repeat for duplicates.
+    pub dedup: Option<Dedup>,
+}
+
+/// Deduplication of an event by its sender's id.
+#[derive(Clone, Debug)]
+pub struct Dedup {
+    /// The sender's event id.
+    pub event_id: String,
+    /// The response given, repeated for duplicates.
+    pub response: Value,
+    /// When the event was received.
+    pub received_at: Timestamp,
+    /// Events with the same id received before this instant are no longer duplicates.
+    pub window_start: Timestamp,
+}
+
+/// How a commit ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Committed {
+    /// Everything was written.
+    Written,
+    /// An event with the same id was committed within the window: nothing was written; this
+    /// is the response it got.
+    Duplicate(Value),
 }

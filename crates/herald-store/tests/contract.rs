@@ -4,9 +4,10 @@
 
 use herald_core::access::Role;
 use herald_core::document::Document;
+use herald_core::job::{Job, JobKind, JobStatus};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
-use herald_store::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted};
+use herald_store::{ApiKeyRecord, Committed, Dedup, EventCommit, Store, StoreError, TenantRecord, Upserted};
 use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;
 use libtest_mimic::Arguments;
@@ -42,6 +43,9 @@ const CASES: &[(&str, Case)] = cases![
     counting_with_filters,
     replace_checks_the_revision,
     upsert_inserts_then_updates_by_unique_field,
+    event_commits_write_everything_together,
+    duplicate_events_within_the_window_write_nothing,
+    failed_event_commits_write_nothing,
 ];
 
 fn main() {
@@ -65,7 +69,7 @@ async fn open(url: &str) -> Arc<dyn Store> {
     let store = herald_store::connect(url).await.expect("the store opens");
     store.migrate().await.expect("migrations apply");
     for slug in ["clinic-a", "clinic-b"] {
-        store.create_tenant(&TenantRecord { slug: slug.into(), name: slug.into(), created_at: now() }).await.unwrap();
+        store.create_tenant(&TenantRecord { slug: slug.into(), name: slug.into(), time_zone: None, created_at: now() }).await.unwrap();
     }
     store
 }
@@ -108,7 +112,7 @@ async fn migrations_are_idempotent(store: Arc<dyn Store>) {
 }
 
 async fn tenants_are_unique_and_listed(store: Arc<dyn Store>) {
-    let again = TenantRecord { slug: "clinic-a".into(), name: "Again".into(), created_at: now() };
+    let again = TenantRecord { slug: "clinic-a".into(), name: "Again".into(), time_zone: Some("Europe/Rome".into()), created_at: now() };
     assert!(matches!(store.create_tenant(&again).await, Err(StoreError::Conflict { field: "slug" })));
     assert_eq!(store.find_tenant("clinic-b").await.unwrap().unwrap().name, "clinic-b");
     assert!(store.find_tenant("nobody").await.unwrap().is_none());
@@ -345,4 +349,101 @@ async fn upsert_inserts_then_updates_by_unique_field(store: Arc<dyn Store>) {
     assert!(store.get_document(Collection::Users, "clinic-a", &id(9)).await.unwrap().is_none());
     let outcome = store.upsert_documents(Collection::Users, "clinic-b", &[doc(&id(1), json!({"id": "u1"}))]).await.unwrap();
     assert!(outcome[0].inserted, "another tenant has its own u1");
+}
+
+fn job(n: u32, kind: JobKind, due_ms: i64) -> Job {
+    Job {
+        id: format!("job-{n}"),
+        kind,
+        due_at: Timestamp::from_millisecond(due_ms).unwrap(),
+        status: JobStatus::Pending,
+        payload: json!({"n": n}),
+        attempts: 0,
+    }
+}
+
+fn dedup(event_id: &str, received_ms: i64, response: Value) -> Dedup {
+    Dedup {
+        event_id: event_id.into(),
+        response,
+        received_at: Timestamp::from_millisecond(received_ms).unwrap(),
+        window_start: Timestamp::from_millisecond(received_ms - 300_000).unwrap(),
+    }
+}
+
+async fn event_commits_write_everything_together(store: Arc<dyn Store>) {
+    let first = EventCommit {
+        event: Some(doc(&id(1), json!({"name": "E", "status": "PROCESSED"}))),
+        notifications: vec![doc(&id(2), json!({"recipient": "u1", "reminders": [{"status": "ACTIVE"}]}))],
+        jobs: vec![job(1, JobKind::Reminder, 2_000), job(2, JobKind::Reminder, 1_000), job(3, JobKind::Delivery, 500)],
+        ..EventCommit::default()
+    };
+    assert_eq!(store.commit_event("clinic-a", &first).await.unwrap(), Committed::Written);
+    assert_eq!(store.get_document(Collection::Events, "clinic-a", &id(1)).await.unwrap().unwrap().body["status"], "PROCESSED");
+    let reminders = store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap();
+    assert_eq!(reminders.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["job-2", "job-1"], "by due time");
+    assert_eq!(reminders[0].payload, json!({"n": 2}));
+    assert!(store.list_jobs("clinic-b", JobKind::Reminder).await.unwrap().is_empty());
+
+    let mut rewritten = store.get_document(Collection::Notifications, "clinic-a", &id(2)).await.unwrap().unwrap();
+    rewritten.body.insert("reminders".into(), json!([{"status": "ABORTED"}]));
+    let second = EventCommit {
+        event: Some(doc(&id(3), json!({"name": "F"}))),
+        updated_notifications: vec![rewritten],
+        aborted_jobs: vec!["job-1".into(), "job-3".into()],
+        ..EventCommit::default()
+    };
+    store.commit_event("clinic-a", &second).await.unwrap();
+    let stored = store.get_document(Collection::Notifications, "clinic-a", &id(2)).await.unwrap().unwrap();
+    assert_eq!((stored.body["reminders"][0]["status"].clone(), stored.revision), (json!("ABORTED"), 2));
+    let statuses: Vec<_> = store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap().into_iter().map(|j| (j.id, j.status)).collect();
+    assert_eq!(statuses, [("job-2".to_string(), JobStatus::Pending), ("job-1".to_string(), JobStatus::Aborted)]);
+    assert_eq!(store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap()[0].status, JobStatus::Aborted);
+    store.commit_event("clinic-b", &EventCommit { aborted_jobs: vec!["job-2".into()], ..EventCommit::default() }).await.unwrap();
+    assert_eq!(
+        store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap()[0].status,
+        JobStatus::Pending,
+        "another tenant cannot abort it"
+    );
+}
+
+async fn duplicate_events_within_the_window_write_nothing(store: Arc<dyn Store>) {
+    let commit = |doc_n: u32, received_ms: i64, response: Value| EventCommit {
+        event: Some(doc(&id(doc_n), json!({"name": "E"}))),
+        dedup: Some(dedup("evt-1", received_ms, response)),
+        ..EventCommit::default()
+    };
+    assert_eq!(store.commit_event("clinic-a", &commit(1, 1_000_000, json!({"_id": "first"}))).await.unwrap(), Committed::Written);
+    let again = store.commit_event("clinic-a", &commit(2, 1_100_000, json!({"_id": "second"}))).await.unwrap();
+    assert_eq!(again, Committed::Duplicate(json!({"_id": "first"})));
+    assert!(store.get_document(Collection::Events, "clinic-a", &id(2)).await.unwrap().is_none(), "a duplicate writes nothing");
+    assert_eq!(
+        store.find_duplicate("clinic-a", "evt-1", Timestamp::from_millisecond(900_000).unwrap()).await.unwrap(),
+        Some(json!({"_id": "first"}))
+    );
+    assert_eq!(store.commit_event("clinic-b", &commit(3, 1_100_000, json!({}))).await.unwrap(), Committed::Written, "ids are per tenant");
+    assert_eq!(
+        store.commit_event("clinic-a", &commit(4, 1_400_001, json!({"_id": "later"}))).await.unwrap(),
+        Committed::Written,
+        "outside the window it is new"
+    );
+    assert_eq!(
+        store.find_duplicate("clinic-a", "evt-1", Timestamp::from_millisecond(1_300_000).unwrap()).await.unwrap(),
+        Some(json!({"_id": "later"}))
+    );
+}
+
+async fn failed_event_commits_write_nothing(store: Arc<dyn Store>) {
+    store.insert_documents(Collection::Notifications, "clinic-a", &[doc(&id(9), json!({}))]).await.unwrap();
+    let clashing = EventCommit {
+        event: Some(doc(&id(1), json!({"name": "E"}))),
+        notifications: vec![doc(&id(9), json!({"recipient": "clash"}))],
+        jobs: vec![job(1, JobKind::Reminder, 1)],
+        dedup: Some(dedup("evt-9", 1_000_000, json!({}))),
+        ..EventCommit::default()
+    };
+    assert!(store.commit_event("clinic-a", &clashing).await.is_err());
+    assert!(store.get_document(Collection::Events, "clinic-a", &id(1)).await.unwrap().is_none());
+    assert!(store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap().is_empty());
+    assert_eq!(store.find_duplicate("clinic-a", "evt-9", Timestamp::UNIX_EPOCH).await.unwrap(), None);
 }

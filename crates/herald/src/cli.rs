@@ -45,6 +45,9 @@ pub enum TenantCommand {
         /// Display name (defaults to the slug).
         #[arg(long)]
         name: Option<String>,
+        /// IANA time zone for recipients without one (quiet hours, time slots), e.g. Europe/Rome.
+        #[arg(long)]
+        time_zone: Option<String>,
     },
     /// List tenants, one JSON line each.
     List,

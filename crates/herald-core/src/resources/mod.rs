@@ -21,13 +21,13 @@ pub enum Collection {
     NotificationSettings,
     /// Per-event configuration: schema, handler, visibility, supported channels.
     EventSettings,
+    /// The events log, written by the engine.
+    Events,
+    /// Notification records, written by the engine.
+    Notifications,
 }
 
 impl Collection {
-    /// Every collection.
-    pub const ALL: [Collection; 4] =
-        [Collection::Users, Collection::Templates, Collection::NotificationSettings, Collection::EventSettings];
-
     /// The collection's name in messages and metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -35,6 +35,8 @@ impl Collection {
             Collection::Templates => "templates",
             Collection::NotificationSettings => "notification-settings",
             Collection::EventSettings => "event-settings",
+            Collection::Events => "events",
+            Collection::Notifications => "notifications",
         }
     }
 
@@ -44,12 +46,13 @@ impl Collection {
             Collection::Users => Some("id"),
             Collection::Templates => Some("name"),
             Collection::EventSettings => Some("eventName"),
-            Collection::NotificationSettings => None,
+            Collection::NotificationSettings | Collection::Events | Collection::Notifications => None,
         }
     }
 
     /// Checks a document body against the resource's rules and returns it normalized
-    /// (defaults filled in). System fields must already be stripped.
+    /// (defaults filled in). System fields must already be stripped. Events and notifications
+    /// are written only by the engine, which builds them from typed values.
     pub fn validate(self, body: Map<String, Value>) -> Result<Map<String, Value>, Invalid> {
         let body = Value::Object(body);
         match self {
@@ -57,6 +60,10 @@ impl Collection {
             Collection::Templates => template::validate(body),
             Collection::NotificationSettings => notification_setting::validate(body),
             Collection::EventSettings => event_setting::validate(body),
+            Collection::Events | Collection::Notifications => match body {
+                Value::Object(map) => Ok(map),
+                _ => Err(Invalid::new("", "must be an object")),
+            },
         }
     }
 }

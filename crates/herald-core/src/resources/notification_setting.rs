@@ -23,7 +23,7 @@ pub enum Rule {
 /// A notification setting, with the notification manager's fields. It targets any
 /// combination of one user, group, role and cluster; with none it applies to every
 /// recipient of the event.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NotificationSetting {
     /// The event this setting is for.

@@ -141,7 +141,7 @@ impl TestApp {
     /// returns its admin key.
     pub async fn new_tenant(&self, slug: &str) -> String {
         let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
-        tenants.create(slug, None).await.expect("the tenant is created").secret
+        tenants.create(slug, None, None).await.expect("the tenant is created").secret
     }
 
     /// Mints a key with `role` for `tenant`; returns (secret, key id).

@@ -24,7 +24,10 @@ impl PostgresStore {
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
-        migrator(&[(1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql"))])
+        migrator(&[
+            (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
+            (2, "events", include_str!("../../migrations/postgres/0002_events.sql")),
+        ])
     }
 }
 

@@ -43,6 +43,8 @@ macro_rules! sql_store {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order};
+            use crate::{Committed, EventCommit};
+            use herald_core::job::{Job, JobKind, JobStatus};
             use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, table, unique_key};
             use async_trait::async_trait;
             use herald_core::access::Role;
@@ -68,10 +70,27 @@ macro_rules! sql_store {
             })
         }
 
+        fn job(row: &$row) -> Result<Job, StoreError> {
+            let decode = |what: &str| StoreError::Database(sqlx::Error::Decode(format!("unknown job {what}").into()));
+            let kind: String = row.try_get("kind")?;
+            let status: String = row.try_get("status")?;
+            let Json(payload) = row.try_get("payload")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(Job {
+                id: row.try_get("id")?,
+                kind: JobKind::parse(&kind).ok_or_else(|| decode("kind"))?,
+                due_at: timestamp(row.try_get("due_ms")?)?,
+                status: JobStatus::parse(&status).ok_or_else(|| decode("status"))?,
+                payload,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            })
+        }
+
         fn tenant(row: &$row) -> Result<TenantRecord, StoreError> {
             Ok(TenantRecord {
                 slug: row.try_get("slug")?,
                 name: row.try_get("name")?,
+                time_zone: row.try_get("time_zone")?,
                 created_at: timestamp(row.try_get("created_ms")?)?,
             })
         }
@@ -111,9 +130,10 @@ macro_rules! sql_store {
             }
 
             async fn create_tenant(&self, tenant: &TenantRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO tenants (slug, name, created_ms) VALUES ($1, $2, $3)")
+                sqlx::query("INSERT INTO tenants (slug, name, time_zone, created_ms) VALUES ($1, $2, $3, $4)")
                     .bind(&tenant.slug)
                     .bind(&tenant.name)
+                    .bind(&tenant.time_zone)
                     .bind(millis(tenant.created_at))
                     .execute(&self.pool)
                     .await
@@ -122,7 +142,7 @@ macro_rules! sql_store {
             }
 
             async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
-                let row = sqlx::query("SELECT slug, name, created_ms FROM tenants WHERE slug = $1")
+                let row = sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants WHERE slug = $1")
                     .bind(slug)
                     .fetch_optional(&self.pool)
                     .await?;
@@ -131,7 +151,7 @@ macro_rules! sql_store {
 
             async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
                 let rows =
-                    sqlx::query("SELECT slug, name, created_ms FROM tenants ORDER BY created_ms, slug")
+                    sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants ORDER BY created_ms, slug")
                         .fetch_all(&self.pool)
                         .await?;
                 rows.iter().map(tenant).collect()
@@ -348,6 +368,102 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError> {
+                let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2 AND received_ms >= $3")
+                    .bind(tenant)
+                    .bind(event_id)
+                    .bind(millis(window_start))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose().map_err(StoreError::from)
+            }
+
+            async fn commit_event(&self, tenant: &str, commit: &EventCommit) -> Result<Committed, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(dedup) = &commit.dedup {
+                    let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+                    let claimed = sqlx::query(
+                        "INSERT INTO event_dedup (tenant_id, event_id, event_doc_id, response, received_ms) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, event_id) DO UPDATE SET event_doc_id = excluded.event_doc_id, response = excluded.response, \
+                         received_ms = excluded.received_ms WHERE event_dedup.received_ms < $6 RETURNING event_doc_id",
+                    )
+                    .bind(tenant)
+                    .bind(&dedup.event_id)
+                    .bind(&event_doc_id)
+                    .bind(Json(&dedup.response))
+                    .bind(millis(dedup.received_at))
+                    .bind(millis(dedup.window_start))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if claimed.is_none() {
+                        tx.rollback().await?;
+                        let first = self.find_duplicate(tenant, &dedup.event_id, dedup.window_start).await?;
+                        return Ok(Committed::Duplicate(first.unwrap_or(serde_json::Value::Null)));
+                    }
+                }
+                let inserts = commit.event.iter().map(|e| (Collection::Events, e)).chain(commit.notifications.iter().map(|n| (Collection::Notifications, n)));
+                for (collection, doc) in inserts {
+                    let sql = format!(
+                        "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8)",
+                        table(collection)
+                    );
+                    sqlx::query(&sql)
+                        .bind(tenant)
+                        .bind(&doc.id)
+                        .bind(Json(&doc.body))
+                        .bind(millis(doc.created_at))
+                        .bind(millis(doc.updated_at))
+                        .bind(&doc.creator_id)
+                        .bind(&doc.updater_id)
+                        .bind(doc.revision)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for doc in &commit.updated_notifications {
+                    sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1 WHERE tenant_id = $4 AND id = $5")
+                        .bind(Json(&doc.body))
+                        .bind(millis(doc.updated_at))
+                        .bind(&doc.updater_id)
+                        .bind(tenant)
+                        .bind(&doc.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for job in &commit.jobs {
+                    sqlx::query(
+                        "INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                    )
+                    .bind(tenant)
+                    .bind(&job.id)
+                    .bind(job.kind.as_str())
+                    .bind(millis(job.due_at))
+                    .bind(job.status.as_str())
+                    .bind(Json(&job.payload))
+                    .bind(i64::from(job.attempts))
+                    .bind(millis(commit.event.as_ref().map_or(job.due_at, |e| e.created_at)))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for job_id in &commit.aborted_jobs {
+                    sqlx::query("UPDATE jobs SET status = 'aborted' WHERE tenant_id = $1 AND id = $2 AND status = 'pending'")
+                        .bind(tenant)
+                        .bind(job_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Committed::Written)
+            }
+
+            async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {
+                let rows = sqlx::query("SELECT id, kind, due_ms, status, payload, attempts FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY due_ms, seq")
+                    .bind(tenant)
+                    .bind(kind.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(job).collect()
             }
         }
         }

@@ -37,7 +37,10 @@ impl SqliteStore {
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
-        migrator(&[(1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql"))])
+        migrator(&[
+            (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
+            (2, "events", include_str!("../../migrations/sqlite/0002_events.sql")),
+        ])
     }
 }
 
