@@ -9,6 +9,7 @@
 pub mod access;
 pub mod documents;
 mod error;
+pub mod events;
 pub mod tenants;
 
 pub use error::EngineError;

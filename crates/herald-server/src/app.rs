@@ -13,8 +13,12 @@ use axum::{Router, ServiceExt, middleware};
 use herald_core::clock::{Clock, SystemClock};
 use herald_core::secrets::Keyring;
 use herald_engine::documents::Documents;
+use herald_engine::events::Events;
+use herald_engine::events::custom::ScriptHost;
 use herald_engine::tenants::{IssuedKey, Tenants};
+use herald_scripting::{ScriptLimits, Scripts};
 use herald_store::Store;
+use jiff::SignedDuration;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -24,6 +28,20 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+/// Loads the custom handler scripts named in configuration; a script that does not compile
+/// stops Herald, naming the file.
+fn load_scripts(config: &Config) -> anyhow::Result<Option<Arc<ScriptHost>>> {
+    let Some(dir) = &config.scripts_dir else { return Ok(None) };
+    let limits = ScriptLimits {
+        timeout: std::time::Duration::from_millis(config.script_timeout_ms),
+        memory_bytes: config.script_memory_mb * 1024 * 1024,
+        ..ScriptLimits::default()
+    };
+    let scripts = Scripts::load_dir(dir, &limits).map_err(|e| anyhow::anyhow!("scripts_dir ({}): {e}", dir.display()))?;
+    tracing::info!(handlers = ?scripts.names(), "custom handlers loaded");
+    Ok(Some(Arc::new(ScriptHost::new(scripts, limits))))
+}
 
 /// A built Herald: migrated database, bound listener, ready to run.
 pub struct App {
@@ -52,7 +70,13 @@ impl App {
         let end_users = EndUserAuth::from_config(&config.auth)?;
         let documents = Documents::new(store.clone(), clock.clone(), config.max_page_size, config.max_bulk_items);
         let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
-        let state = AppState::new(store.clone(), documents, end_users, clock, serde_json::to_value(&openapi)?);
+        let events = Events::new(
+            store.clone(),
+            clock.clone(),
+            SignedDuration::from_secs(config.dedup_window_seconds as i64),
+            load_scripts(&config)?,
+        );
+        let state = AppState::new(store.clone(), documents, events, end_users, clock, serde_json::to_value(&openapi)?);
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
             .make_span_with(|request: &Request| {

@@ -31,6 +31,14 @@ pub struct Config {
     pub max_page_size: u32,
     /// Most items one bulk request may carry.
     pub max_bulk_items: usize,
+    /// Seconds within which an event id seen before is a duplicate (seed 02: 5 minutes).
+    pub dedup_window_seconds: u64,
+    /// Folder of custom handler scripts (`*.js`, named by file stem), loaded at start.
+    pub scripts_dir: Option<PathBuf>,
+    /// Milliseconds a custom handler may run before it is stopped.
+    pub script_timeout_ms: u64,
+    /// Mebibytes of memory a custom handler may use.
+    pub script_memory_mb: usize,
     /// `text` for people, `json` for log collectors.
     pub log_format: LogFormat,
     /// How end users (patients, staff) are authenticated.
@@ -190,6 +198,10 @@ impl Default for Config {
             bulk_body_limit: 16 * 1024 * 1024,
             max_page_size: 200,
             max_bulk_items: 10_000,
+            dedup_window_seconds: 300,
+            scripts_dir: None,
+            script_timeout_ms: 2_000,
+            script_memory_mb: 32,
             log_format: LogFormat::Text,
             auth: AuthConfig::default(),
         }

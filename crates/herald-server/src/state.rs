@@ -3,6 +3,7 @@
 use crate::auth::EndUserAuth;
 use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
+use herald_engine::events::Events;
 use herald_store::Store;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     store: Arc<dyn Store>,
     documents: Documents,
+    events: Events,
     end_users: EndUserAuth,
     clock: Arc<dyn Clock>,
     openapi: Arc<serde_json::Value>,
@@ -23,11 +25,12 @@ impl AppState {
     pub(crate) fn new(
         store: Arc<dyn Store>,
         documents: Documents,
+        events: Events,
         end_users: EndUserAuth,
         clock: Arc<dyn Clock>,
         openapi: serde_json::Value,
     ) -> Self {
-        Self(Arc::new(Inner { store, documents, end_users, clock, openapi: Arc::new(openapi) }))
+        Self(Arc::new(Inner { store, documents, events, end_users, clock, openapi: Arc::new(openapi) }))
     }
 
     /// The store.
@@ -38,6 +41,11 @@ impl AppState {
     /// The CRUD collections service.
     pub fn documents(&self) -> &Documents {
         &self.0.documents
+    }
+
+    /// Event processing.
+    pub fn events(&self) -> &Events {
+        &self.0.events
     }
 
     /// End-user authentication.

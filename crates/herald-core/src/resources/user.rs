@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 /// identity provider's subject) and is unique within a tenant; a channel is skipped for a user
 /// without the matching address. Additional properties are kept as they are, as in the
 /// notification manager's users collection.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user's identifier in the calling system (required, unique per tenant).
@@ -72,6 +72,39 @@ pub enum Platform {
     Ios,
     /// Web Push (VAPID).
     Web,
+}
+
+impl User {
+    /// Whether the user can be reached on `channel`: an email address for email; a phone
+    /// number for SMS, voice and WhatsApp; a device token for push. The in-app center and
+    /// webhooks need no address.
+    pub fn address_for(&self, channel: super::channel::Channel) -> Result<(), &'static str> {
+        use super::channel::Channel::*;
+        let present = match channel {
+            Email => self.email_address.is_some(),
+            Sms | Voice | Whatsapp => self.phone_number.is_some(),
+            Push => self.device_token.as_deref().is_some_and(|t| !t.is_empty()) || !self.device_tokens.is_empty(),
+            InApp | Webhook => true,
+        };
+        if present {
+            return Ok(());
+        }
+        Err(match channel {
+            Email => "the recipient has no email address",
+            Push => "the recipient has no device token",
+            _ => "the recipient has no phone number",
+        })
+    }
+
+    /// The user's memberships, as notification settings match them.
+    pub fn audience(&self) -> crate::rules::settings::Audience {
+        crate::rules::settings::Audience {
+            id: self.id.clone(),
+            groups: self.groups.clone(),
+            roles: self.roles.clone(),
+            clusters: self.clusters.clone(),
+        }
+    }
 }
 
 /// Validates and normalizes a user document.

@@ -114,18 +114,16 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Defines the six CRUD handlers of one collection, documented for OpenAPI, and a `crud()`
-/// router with them.
-macro_rules! crud_resource {
-    (tag = $tag:tt, collection = $collection:expr, schema = $schema:ty, read = $read:expr, write = $write:expr,
-     list = $list:tt, count = $count:tt, item = $item:tt) => {
+/// Defines the read handlers of one collection (list, count, get), documented for OpenAPI,
+/// and a `reads()` router with them.
+macro_rules! crud_reads {
+    (tag = $tag:tt, collection = $collection:expr, read = $read:expr, list = $list:tt, count = $count:tt, item = $item:tt) => {
         use crate::error::{ApiError, ErrorBody};
-        use crate::extract::{JsonBody, QueryPairs};
-        use crate::routes::crud::{self, Created, ListParams};
+        use crate::extract::QueryPairs;
+        use crate::routes::crud::{self, ListParams};
         use crate::state::AppState;
         use axum::Json;
         use axum::extract::{Path, State};
-        use axum::http::StatusCode;
         use herald_engine::access::ServiceCaller;
         use serde_json::Value;
         use utoipa_axum::router::OpenApiRouter;
@@ -147,6 +145,31 @@ macro_rules! crud_resource {
             crud::count(&state, &caller, $collection, $read, &query).await
         }
 
+        /// Reads one document (CRUD `GET /:id`).
+        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), security(("apiKey" = [])), responses(
+            (status = 200, description = "The document", body = Object),
+            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        async fn get_one(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+            crud::get(&state, &caller, $collection, $read, &id).await
+        }
+
+        /// The collection's read routes.
+        fn reads() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new().routes(routes!(list)).routes(routes!(count)).routes(routes!(get_one))
+        }
+    };
+}
+
+/// Defines the six CRUD handlers of one collection, documented for OpenAPI, and a `crud()`
+/// router with them.
+macro_rules! crud_resource {
+    (tag = $tag:tt, collection = $collection:expr, schema = $schema:ty, read = $read:expr, write = $write:expr,
+     list = $list:tt, count = $count:tt, item = $item:tt) => {
+        crud_reads!(tag = $tag, collection = $collection, read = $read, list = $list, count = $count, item = $item);
+        use crate::extract::JsonBody;
+        use crate::routes::crud::Created;
+        use axum::http::StatusCode;
+
         /// Creates a document (CRUD `POST /`).
         #[utoipa::path(post, path = $list, tag = $tag, request_body = $schema, security(("apiKey" = [])), responses(
             (status = 200, description = "Created", body = Created),
@@ -155,14 +178,6 @@ macro_rules! crud_resource {
             (status = 409, description = "A unique field is taken", body = ErrorBody), (status = 413, body = ErrorBody)))]
         async fn create(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Created>, ApiError> {
             crud::create(&state, &caller, $collection, $write, body).await
-        }
-
-        /// Reads one document (CRUD `GET /:id`).
-        #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), security(("apiKey" = [])), responses(
-            (status = 200, description = "The document", body = Object),
-            (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        async fn get_one(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-            crud::get(&state, &caller, $collection, $read, &id).await
         }
 
         /// Updates a document with `$set`, `$unset`, `$push`, `$pull`, `$addToSet` (a plain
@@ -185,7 +200,7 @@ macro_rules! crud_resource {
 
         /// The collection's CRUD routes.
         fn crud() -> OpenApiRouter<AppState> {
-            OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(count)).routes(routes!(get_one, patch, delete))
+            reads().routes(routes!(create)).routes(routes!(patch, delete))
         }
     };
 }

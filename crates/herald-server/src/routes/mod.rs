@@ -4,8 +4,11 @@
 #[macro_use]
 mod crud;
 mod event_settings;
+mod events;
 mod health;
+mod notification_events;
 mod notification_settings;
+mod notifications;
 mod openapi;
 mod templates;
 mod users;
@@ -22,5 +25,8 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(templates::router())
         .merge(notification_settings::router())
         .merge(event_settings::router())
+        .merge(notification_events::router())
+        .merge(events::router())
+        .merge(notifications::router())
         .merge(health::router())
 }

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         (name = "templates", description = "Message templates"),
         (name = "notification-settings", description = "Who gets which event, how"),
         (name = "event-settings", description = "Per-event schema, handler and channels"),
+        (name = "events", description = "Events in, and the events log"),
+        (name = "notifications", description = "What each event produced, per recipient"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

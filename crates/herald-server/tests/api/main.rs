@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod crud;
+mod events;
 mod isolation;
 mod operations;
 mod support;
@@ -12,7 +13,7 @@ use herald_testkit::on_each_backend;
 use libtest_mimic::Arguments;
 use support::Case;
 
-const GROUPS: &[&[(&str, Case)]] = &[crud::CASES, bad_input::CASES, isolation::CASES, operations::CASES];
+const GROUPS: &[&[(&str, Case)]] = &[crud::CASES, bad_input::CASES, isolation::CASES, operations::CASES, events::CASES];
 
 fn main() {
     let args = Arguments::from_args();

@@ -29,9 +29,17 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         }
     }
     let mut expected: BTreeSet<String> =
-        ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /users/bulk"].into_iter().map(String::from).collect();
+        ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /users/bulk", "POST /notification-events"]
+            .into_iter()
+            .map(String::from)
+            .collect();
     for collection in ["users", "templates", "notification-settings", "event-settings"] {
         for route in ["GET /{c}", "POST /{c}", "GET /{c}/count", "GET /{c}/{id}", "PATCH /{c}/{id}", "DELETE /{c}/{id}"] {
+            expected.insert(route.replace("{c}", collection));
+        }
+    }
+    for collection in ["events", "notifications"] {
+        for route in ["GET /{c}", "GET /{c}/count", "GET /{c}/{id}"] {
             expected.insert(route.replace("{c}", collection));
         }
     }

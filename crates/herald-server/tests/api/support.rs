@@ -38,6 +38,8 @@ pub struct TestApp {
     pub admin_key: String,
     pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
+    /// The configuration the app runs with, for starting a second instance on its database.
+    pub config: Config,
 }
 
 pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
@@ -46,13 +48,13 @@ pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
         let database = backend.scratch().await;
         let config = test_config(database.url());
         let clock = Arc::new(ManualClock::new(Timestamp::from_millisecond(START_MS).unwrap()));
-        let app = App::build_with_clock(config, clock.clone()).await.expect("the app builds");
+        let app = App::build_with_clock(config.clone(), clock.clone()).await.expect("the app builds");
         let base = format!("http://{}", app.local_addr());
         let admin_key = app.bootstrap_key().expect("a fresh database gets a default tenant").secret.clone();
         let store = app.store();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
-        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock }).await;
+        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config }).await;
         shutdown.cancel();
         server.await.expect("the server task ends").expect("the server stops cleanly");
         drop(database);
@@ -69,6 +71,9 @@ pub fn test_config(database_url: &str) -> Config {
         body_limit: 64 * 1024,
         bulk_body_limit: 1024 * 1024,
         max_page_size: 50,
+        scripts_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/handlers").into()),
+        script_timeout_ms: 300,
+        script_memory_mb: 16,
         auth: AuthConfig {
             jwt: Some(JwtConfig {
                 algorithm: JwtAlgorithm::HS256,
@@ -135,6 +140,26 @@ impl TestApp {
         let (status, count) = self.get(&format!("/{collection}/count"), key).await;
         assert_eq!(status, StatusCode::OK, "{count}");
         count.as_u64().expect("a number")
+    }
+
+    /// Sends an event to `POST /notification-events/` with the admin key.
+    pub async fn emit(&self, event: Value) -> (StatusCode, Value) {
+        self.post("/notification-events/", &self.admin_key, event).await
+    }
+
+    /// Starts a second Herald on the same database and clock; returns its base URL and the
+    /// token that stops it.
+    pub async fn second_instance(&self) -> (String, tokio_util::sync::CancellationToken) {
+        let app = App::build_with_clock(self.config.clone(), self.clock.clone()).await.expect("a second instance builds");
+        let base = format!("http://{}", app.local_addr());
+        let stop = app.shutdown_token();
+        tokio::spawn(app.run_until_stopped());
+        (base, stop)
+    }
+
+    /// The current time of the app's clock.
+    pub fn now(&self) -> Timestamp {
+        herald_core::clock::Clock::now(self.clock.as_ref())
     }
 
     /// Creates another tenant through the engine, as `herald tenant create` does, and

@@ -1,0 +1,190 @@
+//! Event ingest: an event arrives (HTTP, AMQP or a timer), Herald routes it to its handler,
+//! validates it, decides who gets which messages and reminders, and commits the event, its
+//! notifications and their timed jobs in one transaction. Delivery happens later, from the
+//! committed jobs.
+//!
+//! Routing, in order: the event setting's `handlerName` (a custom script, see [`custom`]); a
+//! default handler of seed 03 (`AM/…`, `IC/…`, `TMM/…`); otherwise the event is recorded with
+//! status `ERROR` and refused with `400 Unknown event`. Event settings are read from the
+//! database for every event, so changes made through `/event-settings` apply at once on every
+//! instance (seed 03's per-replica routing cache is not reproduced).
+//!
+//! Validation uses the event setting's `eventSchema` when it has one, else — when the default
+//! handler runs — its built-in schema. A custom handler that throws, runs out of time or
+//! memory leaves nothing behind: the event is recorded as `ERROR` with the reason.
+//!
+//! Deduplication: an event whose sender `id` was committed within the dedup window (5 minutes
+//! by default) is not processed again; the first response is repeated.
+
+mod context;
+pub mod custom;
+mod handlers;
+mod schemas;
+mod utilities;
+
+pub use context::{HandlerContext, Recipient};
+
+use crate::EngineError;
+use crate::documents::Actor;
+use context::EventView;
+use custom::ScriptHost;
+use herald_core::Invalid;
+use herald_core::clock::Clock;
+use herald_core::document::Document;
+use herald_core::event::{EventSource, EventStatus, IncomingEvent};
+use herald_core::id::new_document_id;
+use herald_core::query::{Field, FieldPath, Filter, ListQuery, Op};
+use herald_core::resources::Collection;
+use herald_core::resources::event_setting::EventSetting;
+use herald_store::{Committed, Dedup, EventCommit, Store};
+use jiff::SignedDuration;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Processes events for every tenant.
+#[derive(Clone)]
+pub struct Events {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    dedup_window: SignedDuration,
+    scripts: Option<Arc<ScriptHost>>,
+}
+
+/// The answer to an accepted event: seed 03's `{"_id", "notifications"}`, where `_id` is the
+/// event's record in the events log (each notification carries it as `event._id`).
+pub type IngestResponse = Value;
+
+impl Events {
+    /// An event processor deduplicating sender ids within `dedup_window`, with custom
+    /// handlers from `scripts` when given.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, dedup_window: SignedDuration, scripts: Option<Arc<ScriptHost>>) -> Self {
+        Self { store, clock, dedup_window, scripts }
+    }
+
+    /// Processes one event body from `source` for the caller's tenant. Returns once everything
+    /// it produced is committed; bad or unknown events are recorded with status `ERROR` and
+    /// refused.
+    pub async fn ingest(&self, actor: &Actor, source: EventSource, body: Value) -> Result<IngestResponse, EngineError> {
+        let event = IncomingEvent::parse(body)?;
+        let now = self.clock.now();
+        let window_start = now.checked_sub(self.dedup_window).unwrap_or(now);
+        if let Some(id) = &event.id
+            && let Some(first) = self.store.find_duplicate(&actor.tenant, id, window_start).await?
+        {
+            return Ok(first);
+        }
+        let event_doc_id = new_document_id(now);
+        let sender_id = event.id_or_new();
+        let setting = self.event_setting(&actor.tenant, event.name.as_str()).await?;
+        let custom = setting.as_ref().and_then(|s| s.handler_name.clone());
+        let handler = if custom.is_some() { None } else { handlers::default_handler(event.name.as_str()) };
+        if handler.is_none() && custom.is_none() {
+            let error = Invalid::new("", "Unknown event");
+            self.record_error(actor, &event_doc_id, &sender_id, &event, source, &error.reason).await?;
+            return Err(error.into());
+        }
+        let schema = setting.as_ref().and_then(|s| s.event_schema.clone()).or_else(|| handler.map(|h| h.schema()));
+        if let Some(schema) = schema
+            && let Err(reason) = schemas::check(&schema, &event)
+        {
+            self.record_error(actor, &event_doc_id, &sender_id, &event, source, &reason.to_string()).await?;
+            return Err(reason.into());
+        }
+        let tenant_zone = self.store.find_tenant(&actor.tenant).await?.and_then(|t| t.time_zone);
+        let view = EventView::new(event_doc_id.clone(), sender_id.clone(), &event);
+        let supported = setting.as_ref().and_then(|s| s.supported_channels.clone());
+        let context = HandlerContext::new(self.store.clone(), actor.clone(), now, tenant_zone, view, supported);
+        let outcome = match (custom, handler) {
+            (Some(name), _) => match self.scripts.as_ref().filter(|host| host.contains(&name)) {
+                Some(host) => {
+                    let config = setting.and_then(|s| s.handler_config).map_or(Value::Null, Value::Object);
+                    let script_event = json!({"id": sender_id, "key": event.key, "name": event.name, "metadata": event.metadata, "payload": event.payload});
+                    custom::run(host.clone(), name, context, script_event, config).await
+                }
+                None => Err(Invalid::new("handlerName", format!("the custom handler {name} is not loaded on this server")).into()),
+            },
+            (None, Some(handler)) => {
+                let mut context = context;
+                handler.handle(&mut context).await.map(|()| context)
+            }
+            (None, None) => unreachable!("refused above as an unknown event"),
+        };
+        let context = match outcome {
+            Ok(context) => context,
+            Err(error) => {
+                if let EngineError::Invalid(invalid) = &error {
+                    self.record_error(actor, &event_doc_id, &sender_id, &event, source, &invalid.to_string()).await?;
+                }
+                return Err(error);
+            }
+        };
+        let (notifications, mut commit) = context.finish();
+        let response = json!({"_id": event_doc_id, "notifications": notifications.iter().map(Document::to_json).collect::<Vec<_>>()});
+        commit.event = Some(self.event_document(actor, &event_doc_id, &sender_id, &event, source, EventStatus::Processed, &[]));
+        commit.notifications = notifications;
+        commit.dedup =
+            event.id.as_ref().map(|id| Dedup { event_id: id.clone(), response: response.clone(), received_at: now, window_start });
+        match self.store.commit_event(&actor.tenant, &commit).await? {
+            Committed::Written => Ok(response),
+            Committed::Duplicate(first) => Ok(first),
+        }
+    }
+
+    async fn event_setting(&self, tenant: &str, event_name: &str) -> Result<Option<EventSetting>, EngineError> {
+        let filter = Filter::Condition(
+            Field::Body(FieldPath::parse("eventName").expect("a valid path")),
+            Op::Eq(Value::String(event_name.to_string())),
+        );
+        let query = ListQuery { filter, sort: Vec::new(), limit: 1, skip: 0, projection: None };
+        let found = self.store.find_documents(Collection::EventSettings, tenant, &query).await?;
+        Ok(found.into_iter().next().and_then(|doc| serde_json::from_value(Value::Object(doc.body)).ok()))
+    }
+
+    async fn record_error(
+        &self,
+        actor: &Actor,
+        doc_id: &str,
+        sender_id: &str,
+        event: &IncomingEvent,
+        source: EventSource,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let document = self.event_document(actor, doc_id, sender_id, event, source, EventStatus::Error, &[reason]);
+        self.store.commit_event(&actor.tenant, &EventCommit { event: Some(document), ..EventCommit::default() }).await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn event_document(
+        &self,
+        actor: &Actor,
+        doc_id: &str,
+        sender_id: &str,
+        event: &IncomingEvent,
+        source: EventSource,
+        status: EventStatus,
+        errors: &[&str],
+    ) -> Document {
+        let mut body = Map::new();
+        body.insert("id".into(), Value::String(sender_id.to_string()));
+        if let Some(key) = &event.key {
+            body.insert("key".into(), Value::String(key.clone()));
+        }
+        body.insert("name".into(), Value::String(event.name.to_string()));
+        body.insert("metadata".into(), Value::Object(event.metadata.clone()));
+        body.insert("payload".into(), Value::Object(event.payload.clone()));
+        body.insert("source".into(), serde_json::to_value(source).expect("sources serialize"));
+        body.insert("status".into(), serde_json::to_value(status).expect("statuses serialize"));
+        body.insert("errors".into(), Value::Array(errors.iter().map(|e| json!({"message": e})).collect()));
+        let now = self.clock.now();
+        Document {
+            id: doc_id.to_string(),
+            body,
+            created_at: now,
+            updated_at: now,
+            creator_id: actor.id.clone(),
+            updater_id: actor.id.clone(),
+            revision: 1,
+        }
+    }
+}
