@@ -1,6 +1,7 @@
 //! The app builder: configuration in, a bound server out. Tests build it on port 0 with a
 //! fresh database and a manual clock; `herald serve` builds it from the environment.
 
+use crate::amqp::EventSink;
 use crate::auth::EndUserAuth;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -47,6 +48,7 @@ fn load_scripts(config: &Config) -> anyhow::Result<Option<Arc<ScriptHost>>> {
 pub struct App {
     listener: TcpListener,
     router: Router,
+    consumer: Option<(herald_broker::BrokerConfig, Arc<EventSink>)>,
     store: Arc<dyn Store>,
     keyring: Keyring,
     bootstrap_key: Option<IssuedKey>,
@@ -76,6 +78,15 @@ impl App {
             SignedDuration::from_secs(config.dedup_window_seconds as i64),
             load_scripts(&config)?,
         );
+        let consumer = config.amqp_url.as_ref().map(|url| {
+            let sink = EventSink {
+                events: events.clone(),
+                store: store.clone(),
+                tenant_header: config.amqp.tenant_header.clone(),
+                default_tenant: config.amqp.default_tenant.clone(),
+            };
+            (config.amqp.broker(url.expose()), Arc::new(sink))
+        });
         let state = AppState::new(store.clone(), documents, events, end_users, clock, serde_json::to_value(&openapi)?);
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
@@ -98,7 +109,7 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self { listener, router, consumer, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -126,12 +137,17 @@ impl App {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled.
+    /// Serves HTTP (and consumes RabbitMQ when configured) until the shutdown token is
+    /// cancelled; in-flight requests and messages finish first.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let consumer = self.consumer.map(|(config, sink)| tokio::spawn(herald_broker::run_consumer(config, sink, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
-            .with_graceful_shutdown(self.shutdown.cancelled_owned())
+            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await?;
+        if let Some(consumer) = consumer {
+            consumer.await??;
+        }
         Ok(())
     }
 }

@@ -43,6 +43,60 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How end users (patients, staff) are authenticated.
     pub auth: AuthConfig,
+    /// RabbitMQ to consume events from (`amqp://user:password@host:5672/vhost`); ingest over
+    /// AMQP is off when unset.
+    pub amqp_url: Option<Secret>,
+    /// Names and limits of the RabbitMQ ingest.
+    pub amqp: AmqpConfig,
+}
+
+/// The RabbitMQ ingest (seed 02): a durable queue bound to a topic exchange, routing key =
+/// event name, rejected messages dead-lettered with the reason.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmqpConfig {
+    /// The topic exchange events are published to.
+    pub exchange: String,
+    /// The queue Herald consumes.
+    pub queue: String,
+    /// Where rejected messages go, with `x-herald-reason`.
+    pub dead_letter_exchange: String,
+    /// The queue bound to the dead-letter exchange.
+    pub dead_letter_queue: String,
+    /// Messages processed at once.
+    pub prefetch: u16,
+    /// The message header naming the tenant.
+    pub tenant_header: String,
+    /// The tenant of messages without that header.
+    pub default_tenant: String,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        Self {
+            exchange: "herald.events".into(),
+            queue: "herald.notifications".into(),
+            dead_letter_exchange: "herald.events.dead-letter".into(),
+            dead_letter_queue: "herald.notifications.dead-letter".into(),
+            prefetch: 10,
+            tenant_header: "x-herald-tenant".into(),
+            default_tenant: "default".into(),
+        }
+    }
+}
+
+impl AmqpConfig {
+    /// The broker settings for `url`.
+    pub fn broker(&self, url: &str) -> herald_broker::BrokerConfig {
+        herald_broker::BrokerConfig {
+            exchange: self.exchange.clone(),
+            queue: self.queue.clone(),
+            dead_letter_exchange: self.dead_letter_exchange.clone(),
+            dead_letter_queue: self.dead_letter_queue.clone(),
+            prefetch: self.prefetch,
+            ..herald_broker::BrokerConfig::new(url)
+        }
+    }
 }
 
 /// Log output format.
@@ -204,6 +258,8 @@ impl Default for Config {
             script_memory_mb: 32,
             log_format: LogFormat::Text,
             auth: AuthConfig::default(),
+            amqp_url: None,
+            amqp: AmqpConfig::default(),
         }
     }
 }

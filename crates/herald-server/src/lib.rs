@@ -1,6 +1,7 @@
 //! Herald's HTTP server: the seed APIs as thin routes over the engine, authentication, the
 //! error shape, OpenAPI, metrics, and the [`App`] builder that ties them to configuration.
 
+mod amqp;
 mod app;
 pub mod auth;
 pub mod config;

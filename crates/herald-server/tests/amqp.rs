@@ -1,0 +1,257 @@
+//! Events over RabbitMQ, end to end: a real Herald consuming a real broker (named by
+//! `HERALD_TEST_AMQP_URL`; without it these tests are listed as ignored). Each test uses its
+//! own exchanges and queues. The broker-restart test stops and starts the whole broker, so it
+//! runs only when `HERALD_TEST_AMQP_RESTART=1` as well (CI runs it alone).
+
+use herald_broker::{BrokerConfig, REASON_HEADER, publish};
+use herald_core::clock::ManualClock;
+use herald_server::config::{AmqpConfig, Secret};
+use herald_server::{App, Config};
+use herald_testkit::scratch::ScratchDatabase;
+use jiff::{SignedDuration, Timestamp};
+use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::types::AMQPValue;
+use lapin::{Connection, ConnectionProperties};
+use libtest_mimic::{Arguments, Failed, Trial};
+use rand::RngCore;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Case = fn(Harness) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+const CASES: &[(&str, Case, bool)] = &[
+    ("events_over_rabbitmq_produce_the_same_notifications_as_over_http", |h| Box::pin(same_notifications(h)), false),
+    ("refused_messages_are_dead_lettered_with_the_reason", |h| Box::pin(dead_letters(h)), false),
+    ("a_broker_restart_loses_nothing", |h| Box::pin(broker_restart(h)), true),
+];
+
+fn main() {
+    let args = Arguments::from_args();
+    let url = std::env::var("HERALD_TEST_AMQP_URL").ok().filter(|u| !u.is_empty());
+    let restart = std::env::var("HERALD_TEST_AMQP_RESTART").is_ok_and(|v| v == "1");
+    if url.is_none() {
+        eprintln!("note: HERALD_TEST_AMQP_URL is not set: the RabbitMQ ingest tests are skipped (ignored)");
+    }
+    let trials = CASES
+        .iter()
+        .map(|&(name, case, restarts)| {
+            let skipped = url.is_none() || (restarts && !restart);
+            let url = url.clone();
+            Trial::test(name, move || run(url.ok_or("HERALD_TEST_AMQP_URL is not set")?, case)).with_ignored_flag(skipped)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// A running Herald consuming its own exchange and queues.
+struct Harness {
+    base: String,
+    key: String,
+    broker: BrokerConfig,
+    url: String,
+    client: reqwest::Client,
+    start: Timestamp,
+}
+
+fn run(url: String, case: Case) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let database = ScratchDatabase::sqlite();
+        let mut suffix = [0u8; 6];
+        rand::rng().fill_bytes(&mut suffix);
+        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+        let amqp = AmqpConfig {
+            exchange: format!("test.events.{suffix}"),
+            queue: format!("test.notifications.{suffix}"),
+            dead_letter_exchange: format!("test.dead.{suffix}"),
+            dead_letter_queue: format!("test.dead.notifications.{suffix}"),
+            ..AmqpConfig::default()
+        };
+        let config = Config {
+            database_url: database.url().to_string(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            secret_key: Some(Secret::new("ab".repeat(32))),
+            amqp_url: Some(Secret::new(url.clone())),
+            amqp: amqp.clone(),
+            ..Config::default()
+        };
+        let start = Timestamp::from_second(1_800_000_000).unwrap();
+        let app = App::build_with_clock(config, Arc::new(ManualClock::new(start))).await.expect("the app builds");
+        let harness = Harness {
+            base: format!("http://{}", app.local_addr()),
+            key: app.bootstrap_key().unwrap().secret.clone(),
+            broker: amqp.broker(&url),
+            url: url.clone(),
+            client: reqwest::Client::new(),
+            start,
+        };
+        let stop = app.shutdown_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        case(harness).await;
+        stop.cancel();
+        server.await.unwrap().unwrap();
+        delete_topology(&url, &amqp).await;
+    });
+    Ok(())
+}
+
+async fn delete_topology(url: &str, amqp: &AmqpConfig) {
+    let connection = Connection::connect(url, ConnectionProperties::default()).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    for queue in [&amqp.queue, &amqp.dead_letter_queue] {
+        let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
+    }
+    for exchange in [&amqp.exchange, &amqp.dead_letter_exchange] {
+        let _ = channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+    }
+}
+
+impl Harness {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn setup(&self) {
+        for user in [
+            json!({"id": "patient-1", "emailAddress": "p1@example.org", "groups": ["patients"]}),
+            json!({"id": "dr-rossi", "emailAddress": "d@example.org", "groups": ["doctors"]}),
+        ] {
+            self.call(reqwest::Method::POST, "/users/", Some(user)).await;
+        }
+        let setting =
+            json!({"eventName": "AM/AppointmentCreated/v1", "channels": ["email"], "templateName": "appointment", "reminders": ["P1D"]});
+        self.call(reqwest::Method::POST, "/notification-settings/", Some(setting)).await;
+    }
+
+    fn appointment(&self, key: &str) -> Value {
+        let start = self.start.checked_add(SignedDuration::from_hours(72)).unwrap();
+        json!({"key": key, "payload": {"startDate": herald_core::document::format_timestamp(start), "resourceId": "dr-rossi", "participantIds": ["patient-1"]}})
+    }
+
+    async fn publish(&self, routing_key: &str, body: &[u8], headers: &[(&str, &str)]) {
+        let headers: BTreeMap<String, String> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        publish(&self.broker, routing_key, body, &headers).await.expect("published");
+    }
+
+    /// Waits until `GET path` answers `expected`.
+    async fn until(&self, path: &str, expected: Value) {
+        let waited = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if self.call(reqwest::Method::GET, path, None).await == expected {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "{path} never answered {expected}");
+    }
+
+    /// Each notification's recipient and messages, by recipient.
+    async fn notifications_of(&self, event_id: &str) -> Vec<(String, Value)> {
+        let list = self.call(reqwest::Method::GET, &format!("/notifications/?event._id={event_id}&_s=recipient"), None).await;
+        list.as_array().unwrap().iter().map(|n| (n["recipient"].as_str().unwrap().to_string(), n["messages"].clone())).collect()
+    }
+
+    async fn dead_letters(&self, count: usize) -> Vec<(String, String)> {
+        let connection = Connection::connect(&self.url, ConnectionProperties::default()).await.unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        let mut letters = Vec::new();
+        let found = tokio::time::timeout(Duration::from_secs(30), async {
+            while letters.len() < count {
+                match channel.basic_get(self.broker.dead_letter_queue.as_str().into(), BasicGetOptions { no_ack: true }).await.unwrap() {
+                    Some(message) => {
+                        let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+                        let reason = match headers.inner().get(REASON_HEADER) {
+                            Some(AMQPValue::LongString(value)) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                            other => format!("{other:?}"),
+                        };
+                        letters.push((message.delivery.routing_key.to_string(), reason));
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(25)).await,
+                }
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "only {} dead letters arrived", letters.len());
+        letters
+    }
+}
+
+async fn same_notifications(h: Harness) {
+    h.setup().await;
+    let over_http = h
+        .call(
+            reqwest::Method::POST,
+            "/notification-events/",
+            Some({
+                let mut event = h.appointment("appointment-http");
+                event["name"] = json!("AM/AppointmentCreated/v1");
+                event
+            }),
+        )
+        .await;
+    h.publish("AM/AppointmentCreated/v1", h.appointment("appointment-amqp").to_string().as_bytes(), &[]).await;
+    h.until("/events/count?source=amqp&status=PROCESSED", json!(1)).await;
+    let events = h.call(reqwest::Method::GET, "/events/?source=amqp", None).await;
+    let amqp_id = events[0]["_id"].as_str().unwrap();
+    assert_eq!(h.notifications_of(amqp_id).await, h.notifications_of(over_http["_id"].as_str().unwrap()).await);
+    let reminders = h.call(reqwest::Method::GET, &format!("/notifications/?event._id={amqp_id}&recipient=patient-1"), None).await;
+    assert_eq!(reminders[0]["reminders"][0]["schedule"], "P1D");
+}
+
+async fn dead_letters(h: Harness) {
+    h.setup().await;
+    h.publish("AM/AppointmentCreated/v1", b"{not json", &[]).await;
+    h.publish("ACME/Unheard/v1", b"{}", &[]).await;
+    h.publish("AM/AppointmentCreated/v1", br#"{"payload": {"participantIds": ["patient-1"]}}"#, &[]).await;
+    h.publish("AM/AppointmentCreated/v1", h.appointment("a-1").to_string().as_bytes(), &[("x-herald-tenant", "nowhere")]).await;
+    let mut letters = h.dead_letters(4).await;
+    letters.sort();
+    assert_eq!(letters[0], ("ACME/Unheard/v1".to_string(), "Unknown event".to_string()));
+    let reasons: Vec<&str> = letters.iter().map(|(_, reason)| reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("body: malformed JSON")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("startDate")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("no such tenant")), "{reasons:?}");
+    h.until("/events/count?status=ERROR&source=amqp", json!(2)).await;
+}
+
+async fn broker_restart(h: Harness) {
+    h.setup().await;
+    for n in 0..20 {
+        let mut event = h.appointment(&format!("before-{n}"));
+        event["id"] = json!(format!("before-{n}"));
+        h.publish("AM/AppointmentCreated/v1", event.to_string().as_bytes(), &[]).await;
+    }
+    for command in [["stop_app"], ["start_app"]] {
+        let status = std::process::Command::new("rabbitmqctl").args(command).status().expect("rabbitmqctl runs");
+        assert!(status.success(), "rabbitmqctl {command:?}");
+    }
+    for n in 0..20 {
+        let mut event = h.appointment(&format!("after-{n}"));
+        event["id"] = json!(format!("after-{n}"));
+        let published = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let headers = BTreeMap::new();
+                if publish(&h.broker, "AM/AppointmentCreated/v1", event.to_string().as_bytes(), &headers).await.is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert!(published.is_ok(), "the broker came back");
+    }
+    h.until("/events/count?source=amqp", json!(40)).await;
+    h.until("/events/count?status=PROCESSED", json!(40)).await;
+}
