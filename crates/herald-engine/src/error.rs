@@ -21,6 +21,9 @@ pub enum EngineError {
     /// Others kept changing the same document; the caller may retry.
     #[error("the {0} is being changed concurrently; retry")]
     Contended(&'static str),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The caller could not be identified.
     #[error("{0}")]
     Unauthenticated(&'static str),

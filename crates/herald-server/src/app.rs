@@ -17,6 +17,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::tenants::{IssuedKey, Tenants};
+use herald_engine::user_settings::UserSettings;
 use herald_scripting::{ScriptLimits, Scripts};
 use herald_store::Store;
 use jiff::SignedDuration;
@@ -87,7 +88,15 @@ impl App {
             };
             (config.amqp.broker(url.expose()), Arc::new(sink))
         });
-        let state = AppState::new(store.clone(), documents, events, end_users, clock, serde_json::to_value(&openapi)?);
+        let state = AppState::new(
+            store.clone(),
+            documents.clone(),
+            events,
+            UserSettings::new(store.clone(), documents, config.active_channels.clone()),
+            end_users,
+            clock,
+            serde_json::to_value(&openapi)?,
+        );
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
             .make_span_with(|request: &Request| {

@@ -33,6 +33,8 @@ pub struct Config {
     pub max_bulk_items: usize,
     /// Seconds within which an event id seen before is a duplicate (seed 02: 5 minutes).
     pub dedup_window_seconds: u64,
+    /// The channels this server sends on; events and user settings are limited to them.
+    pub active_channels: Vec<herald_core::resources::channel::Channel>,
     /// Folder of custom handler scripts (`*.js`, named by file stem), loaded at start.
     pub scripts_dir: Option<PathBuf>,
     /// Milliseconds a custom handler may run before it is stopped.
@@ -253,6 +255,10 @@ impl Default for Config {
             max_page_size: 200,
             max_bulk_items: 10_000,
             dedup_window_seconds: 300,
+            active_channels: {
+                use herald_core::resources::channel::Channel::*;
+                vec![Email, Sms, Push, Voice, Whatsapp, InApp, Webhook]
+            },
             scripts_dir: None,
             script_timeout_ms: 2_000,
             script_memory_mb: 32,

@@ -77,6 +77,7 @@ impl From<EngineError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, conflict.to_string())
             }
             EngineError::Unauthenticated(message) => ApiError::unauthorized(message),
+            EngineError::Forbidden(message) => ApiError::forbidden(message),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "storage failed");
                 ApiError::internal()

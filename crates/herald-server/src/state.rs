@@ -4,6 +4,7 @@ use crate::auth::EndUserAuth;
 use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
+use herald_engine::user_settings::UserSettings;
 use herald_store::Store;
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ struct Inner {
     store: Arc<dyn Store>,
     documents: Documents,
     events: Events,
+    user_settings: UserSettings,
     end_users: EndUserAuth,
     clock: Arc<dyn Clock>,
     openapi: Arc<serde_json::Value>,
@@ -26,11 +28,12 @@ impl AppState {
         store: Arc<dyn Store>,
         documents: Documents,
         events: Events,
+        user_settings: UserSettings,
         end_users: EndUserAuth,
         clock: Arc<dyn Clock>,
         openapi: serde_json::Value,
     ) -> Self {
-        Self(Arc::new(Inner { store, documents, events, end_users, clock, openapi: Arc::new(openapi) }))
+        Self(Arc::new(Inner { store, documents, events, user_settings, end_users, clock, openapi: Arc::new(openapi) }))
     }
 
     /// The store.
@@ -46,6 +49,11 @@ impl AppState {
     /// Event processing.
     pub fn events(&self) -> &Events {
         &self.0.events
+    }
+
+    /// End users' own settings.
+    pub fn user_settings(&self) -> &UserSettings {
+        &self.0.user_settings
     }
 
     /// End-user authentication.

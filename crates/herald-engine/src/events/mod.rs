@@ -41,6 +41,11 @@ use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
+/// Every event name a default handler processes, for listing events to users.
+pub fn default_event_names() -> Vec<String> {
+    handlers::default_events()
+}
+
 /// Processes events for every tenant.
 #[derive(Clone)]
 pub struct Events {

@@ -11,6 +11,7 @@ mod notification_settings;
 mod notifications;
 mod openapi;
 mod templates;
+mod user_settings;
 mod users;
 
 use crate::state::AppState;
@@ -28,5 +29,6 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notification_events::router())
         .merge(events::router())
         .merge(notifications::router())
+        .merge(user_settings::router())
         .merge(health::router())
 }

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "event-settings", description = "Per-event schema, handler and channels"),
         (name = "events", description = "Events in, and the events log"),
         (name = "notifications", description = "What each event produced, per recipient"),
+        (name = "user", description = "An end user's own settings (user token)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -28,11 +28,22 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
             routes.insert(format!("{} {path}", method.to_uppercase()));
         }
     }
-    let mut expected: BTreeSet<String> =
-        ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json", "POST /users/bulk", "POST /notification-events"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+    let mut expected: BTreeSet<String> = [
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /openapi.json",
+        "POST /users/bulk",
+        "POST /notification-events",
+        "GET /user-notification-settings",
+        "PATCH /user-notification-settings/{id}",
+        "DELETE /user-notification-settings/{id}",
+        "GET /user/events",
+        "PATCH /user/notification-settings",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     for collection in ["users", "templates", "notification-settings", "event-settings"] {
         for route in ["GET /{c}", "POST /{c}", "GET /{c}/count", "GET /{c}/{id}", "PATCH /{c}/{id}", "DELETE /{c}/{id}"] {
             expected.insert(route.replace("{c}", collection));

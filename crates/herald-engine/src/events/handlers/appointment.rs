@@ -12,6 +12,9 @@ const UPDATED: &str = "AM/AppointmentUpdated/v1";
 const DELETED: &str = "AM/AppointmentDeleted/v1";
 const REMINDER: &str = "AM/AppointmentReminder/v1";
 
+/// The appointment events.
+pub(crate) const EVENTS: [&str; 4] = [CREATED, UPDATED, DELETED, REMINDER];
+
 /// Which appointment event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {

@@ -27,6 +27,14 @@ pub(crate) enum DefaultHandler {
     Plan(plan::Kind, plan::Step),
 }
 
+/// Every event name a default handler processes.
+pub(crate) fn default_events() -> Vec<String> {
+    let mut names: Vec<String> = appointment::EVENTS.iter().map(|n| n.to_string()).collect();
+    names.push(integrity::EVENT.to_string());
+    names.extend(plan::events());
+    names
+}
+
 /// The built-in handler of an event name, if there is one.
 pub(crate) fn default_handler(name: &str) -> Option<DefaultHandler> {
     appointment::Step::of(name)

@@ -51,6 +51,16 @@ impl Kind {
     }
 }
 
+/// Every plan event name.
+pub(crate) fn events() -> Vec<String> {
+    let mut names: Vec<String> = [Kind::Monitoring, Kind::Therapy]
+        .into_iter()
+        .flat_map(|kind| [Step::Created, Step::Updated, Step::Deleted, Step::Reminder].map(|step| kind.event(step)))
+        .collect();
+    names.push(THRESHOLD_EXCEEDED.to_string());
+    names
+}
+
 /// The plan handler of an event name.
 pub(crate) fn of(name: &str) -> Option<(Kind, Step)> {
     if name == THRESHOLD_EXCEEDED {
