@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api_key;
+pub mod catalogue;
 pub mod clock;
 pub mod document;
 pub mod event;

@@ -171,12 +171,24 @@ impl HandlerContext {
         Ok(settings::applicable(&self.settings[event_name], event_name, audience.as_ref(), &self.event.emitters()))
     }
 
+    /// The recipient's time zone, else the tenant's, else UTC.
+    pub fn zone_of(&self, user: Option<&Recipient>) -> TimeZone {
+        let zone_name = user.and_then(|r| r.user.time_zone.as_ref().map(|tz| tz.to_string())).or_else(|| self.tenant_zone.clone());
+        zone_name.and_then(|name| TimeZone::get(&name).ok()).unwrap_or(TimeZone::UTC)
+    }
+
+    /// Gives the event a key (the resource it is about) when it arrived without one, so its
+    /// reminders can be found and aborted later.
+    pub fn key_event(&mut self, key: Option<String>) {
+        if self.event.key.is_none() {
+            self.event.key = key;
+        }
+    }
+
     /// `mergeNotificationSettings`, with `hours` read in the recipient's time zone, else the
     /// tenant's, else UTC; channels the event setting does not support are dropped.
     pub fn merge_notification_settings(&self, sorted: &[StoredSetting], user: Option<&Recipient>) -> Vec<StoredSetting> {
-        let zone_name = user.and_then(|r| r.user.time_zone.as_ref().map(|tz| tz.to_string())).or_else(|| self.tenant_zone.clone());
-        let zone = zone_name.and_then(|name| TimeZone::get(&name).ok()).unwrap_or(TimeZone::UTC);
-        let mut merged = settings::merge(sorted, self.now, &zone);
+        let mut merged = settings::merge(sorted, self.now, &self.zone_of(user));
         if let Some(supported) = &self.supported_channels {
             for stored in &mut merged {
                 stored.setting.channels.retain(|c| supported.contains(c));

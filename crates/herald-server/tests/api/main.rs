@@ -3,6 +3,7 @@
 //! `HERALD_TEST_POSTGRES_URL` is set (otherwise the postgres:: tests are listed as ignored).
 
 mod bad_input;
+mod catalogue;
 mod crud;
 mod events;
 mod isolation;
@@ -15,7 +16,7 @@ use libtest_mimic::Arguments;
 use support::Case;
 
 const GROUPS: &[&[(&str, Case)]] =
-    &[crud::CASES, bad_input::CASES, isolation::CASES, operations::CASES, events::CASES, user_settings::CASES];
+    &[crud::CASES, bad_input::CASES, isolation::CASES, operations::CASES, events::CASES, user_settings::CASES, catalogue::CASES];
 
 fn main() {
     let args = Arguments::from_args();

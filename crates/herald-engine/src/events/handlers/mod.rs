@@ -10,6 +10,7 @@
 //! - reminders whose time has passed are not scheduled.
 
 mod appointment;
+mod catalogue;
 mod integrity;
 mod plan;
 
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DefaultHandler {
     Appointment(appointment::Step),
+    Catalogue(&'static herald_core::catalogue::Definition),
     Integrity,
     Plan(plan::Kind, plan::Step),
 }
@@ -32,6 +34,7 @@ pub(crate) fn default_events() -> Vec<String> {
     let mut names: Vec<String> = appointment::EVENTS.iter().map(|n| n.to_string()).collect();
     names.push(integrity::EVENT.to_string());
     names.extend(plan::events());
+    names.extend(herald_core::catalogue::CATALOGUE.iter().map(|d| d.name.to_string()));
     names
 }
 
@@ -41,6 +44,7 @@ pub(crate) fn default_handler(name: &str) -> Option<DefaultHandler> {
         .map(DefaultHandler::Appointment)
         .or_else(|| (name == integrity::EVENT).then_some(DefaultHandler::Integrity))
         .or_else(|| plan::of(name).map(|(kind, step)| DefaultHandler::Plan(kind, step)))
+        .or_else(|| herald_core::catalogue::definition(name).map(DefaultHandler::Catalogue))
 }
 
 impl DefaultHandler {
@@ -48,6 +52,7 @@ impl DefaultHandler {
     pub(crate) fn schema(self) -> Value {
         match self {
             DefaultHandler::Appointment(step) => step.schema(),
+            DefaultHandler::Catalogue(definition) => definition.schema(),
             DefaultHandler::Integrity => integrity::schema(),
             DefaultHandler::Plan(kind, step) => plan::schema(kind, step),
         }
@@ -57,6 +62,7 @@ impl DefaultHandler {
     pub(crate) async fn handle(self, context: &mut HandlerContext) -> Result<(), EngineError> {
         match self {
             DefaultHandler::Appointment(step) => appointment::handle(step, context).await,
+            DefaultHandler::Catalogue(definition) => catalogue::handle(definition, context).await,
             DefaultHandler::Integrity => integrity::handle(context).await,
             DefaultHandler::Plan(kind, step) => plan::handle(kind, step, context).await,
         }
