@@ -43,6 +43,9 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store's writer has stopped (the process is shutting down).
+    #[error("the store is closed")]
+    Closed,
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -144,6 +147,13 @@ fn table(collection: Collection) -> &'static str {
 fn unique_key(collection: Collection, document: &Document) -> Option<String> {
     let field = collection.unique_field()?;
     document.body.get(field).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// The value of the collection's lookup field in `document`, when it is a string.
+fn lookup_key(collection: Collection, document: &Document) -> Option<String> {
+    let mut segments = collection.lookup_field().split('.');
+    let first = document.body.get(segments.next()?)?;
+    segments.try_fold(first, |value, segment| value.get(segment))?.as_str().map(str::to_string)
 }
 
 /// Maps a unique-constraint violation to `Conflict` on the collection's unique field.

@@ -46,6 +46,7 @@ const CASES: &[(&str, Case)] = cases![
     event_commits_write_everything_together,
     duplicate_events_within_the_window_write_nothing,
     failed_event_commits_write_nothing,
+    concurrent_commits_share_transactions_without_mixing_outcomes,
 ];
 
 fn main() {
@@ -446,4 +447,47 @@ async fn failed_event_commits_write_nothing(store: Arc<dyn Store>) {
     assert!(store.get_document(Collection::Events, "clinic-a", &id(1)).await.unwrap().is_none());
     assert!(store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap().is_empty());
     assert_eq!(store.find_duplicate("clinic-a", "evt-9", Timestamp::UNIX_EPOCH).await.unwrap(), None);
+}
+
+async fn concurrent_commits_share_transactions_without_mixing_outcomes(store: Arc<dyn Store>) {
+    store.insert_documents(Collection::Notifications, "clinic-a", &[doc(&id(999), json!({}))]).await.unwrap();
+    let commits = (0..40u32).map(|n| {
+        let store = store.clone();
+        let mut commit = EventCommit {
+            event: Some(doc(&id(n + 1), json!({"n": n}))),
+            jobs: vec![job(n, JobKind::Delivery, 1)],
+            ..EventCommit::default()
+        };
+        if n % 10 == 0 {
+            commit.dedup = Some(dedup("same-id", 1_000_000, json!({"n": n})));
+        }
+        if n == 7 {
+            commit.notifications = vec![doc(&id(999), json!({}))];
+        }
+        tokio::spawn(async move { store.commit_event("clinic-a", &commit).await })
+    });
+    let mut written = 0;
+    let mut duplicates = Vec::new();
+    for (n, outcome) in futures_outcomes(commits).await.into_iter().enumerate() {
+        match outcome {
+            Ok(Committed::Written) => written += 1,
+            Ok(Committed::Duplicate(first)) => duplicates.push(first),
+            Err(_) => assert_eq!(n, 7, "only the clashing commit fails"),
+        }
+    }
+    assert_eq!((written, duplicates.len()), (36, 3), "one of the four same-id events is written");
+    let first = store.find_duplicate("clinic-a", "same-id", Timestamp::UNIX_EPOCH).await.unwrap().unwrap();
+    assert!(duplicates.iter().all(|d| *d == first), "duplicates get the written event's response");
+    assert_eq!(store.count_documents(Collection::Events, "clinic-a", &Filter::all()).await.unwrap(), 36);
+    assert_eq!(store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap().len(), 36);
+}
+
+async fn futures_outcomes(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<Result<Committed, StoreError>>>,
+) -> Vec<Result<Committed, StoreError>> {
+    let mut outcomes = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        outcomes.push(handle.await.unwrap());
+    }
+    outcomes
 }

@@ -33,6 +33,38 @@ pub enum Command {
     /// Manage the API keys services use to call Herald.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Measure Herald on this machine (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Event ingest through POST /notification-events/: events committed per second, and
+    /// latency at a fixed rate, against a bare axum handler that only parses the same JSON.
+    Ingest(IngestBench),
+}
+
+/// Arguments of `bench ingest`.
+#[derive(Debug, Args)]
+pub struct IngestBench {
+    /// A PostgreSQL server to run on (a scratch database is created and dropped); SQLite in a
+    /// temporary folder when absent.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// Events sent in the throughput phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Requests in flight at once in the throughput phase.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Events per second in the latency phase.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Seconds the latency phase lasts.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
 }
 
 /// Tenant commands.

@@ -50,6 +50,19 @@ impl Collection {
         }
     }
 
+    /// The body field (a dotted path) stored in an indexed column, because the engine looks
+    /// documents up by it: a user's `id`, a template's `name`, a setting's `eventName`, an
+    /// event's `name`, a notification's `event.key`.
+    pub fn lookup_field(self) -> &'static str {
+        match self {
+            Collection::Users => "id",
+            Collection::Templates => "name",
+            Collection::NotificationSettings | Collection::EventSettings => "eventName",
+            Collection::Events => "name",
+            Collection::Notifications => "event.key",
+        }
+    }
+
     /// Checks a document body against the resource's rules and returns it normalized
     /// (defaults filled in). System fields must already be stripped. Events and notifications
     /// are written only by the engine, which builds them from typed values.

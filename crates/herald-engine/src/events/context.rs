@@ -95,7 +95,8 @@ pub struct HandlerContext {
     store: Arc<dyn Store>,
     actor: Actor,
     now: Timestamp,
-    tenant_zone: Option<String>,
+    /// The tenant's time zone, read once when a time slot first needs it.
+    tenant_zone: Option<Option<String>>,
     event: EventView,
     supported_channels: Option<Vec<Channel>>,
     settings: HashMap<String, Vec<StoredSetting>>,
@@ -109,7 +110,6 @@ impl HandlerContext {
         store: Arc<dyn Store>,
         actor: Actor,
         now: Timestamp,
-        tenant_zone: Option<String>,
         event: EventView,
         supported_channels: Option<Vec<Channel>>,
     ) -> Self {
@@ -117,7 +117,7 @@ impl HandlerContext {
             store,
             actor,
             now,
-            tenant_zone,
+            tenant_zone: None,
             event,
             supported_channels,
             settings: HashMap::new(),
@@ -168,12 +168,25 @@ impl HandlerContext {
             self.settings.insert(event_name.to_string(), stored);
         }
         let audience = user.map(|r| r.user.audience());
-        Ok(settings::applicable(&self.settings[event_name], event_name, audience.as_ref(), &self.event.emitters()))
+        let applicable = settings::applicable(&self.settings[event_name], event_name, audience.as_ref(), &self.event.emitters());
+        if applicable.iter().any(|s| !s.setting.hours.is_empty()) {
+            self.load_tenant_zone().await?;
+        }
+        Ok(applicable)
     }
 
-    /// The recipient's time zone, else the tenant's, else UTC.
+    /// Reads the tenant's time zone, once, for [`HandlerContext::zone_of`].
+    pub async fn load_tenant_zone(&mut self) -> Result<(), EngineError> {
+        if self.tenant_zone.is_none() {
+            self.tenant_zone = Some(self.store.find_tenant(&self.actor.tenant).await?.and_then(|t| t.time_zone));
+        }
+        Ok(())
+    }
+
+    /// The recipient's time zone, else the tenant's (once loaded), else UTC.
     pub fn zone_of(&self, user: Option<&Recipient>) -> TimeZone {
-        let zone_name = user.and_then(|r| r.user.time_zone.as_ref().map(|tz| tz.to_string())).or_else(|| self.tenant_zone.clone());
+        let zone_name =
+            user.and_then(|r| r.user.time_zone.as_ref().map(|tz| tz.to_string())).or_else(|| self.tenant_zone.clone().flatten());
         zone_name.and_then(|name| TimeZone::get(&name).ok()).unwrap_or(TimeZone::UTC)
     }
 

@@ -95,10 +95,9 @@ impl Events {
             self.record_error(actor, &event_doc_id, &sender_id, &event, source, &reason.to_string()).await?;
             return Err(reason.into());
         }
-        let tenant_zone = self.store.find_tenant(&actor.tenant).await?.and_then(|t| t.time_zone);
         let view = EventView::new(event_doc_id.clone(), sender_id.clone(), &event);
         let supported = setting.as_ref().and_then(|s| s.supported_channels.clone());
-        let context = HandlerContext::new(self.store.clone(), actor.clone(), now, tenant_zone, view, supported);
+        let context = HandlerContext::new(self.store.clone(), actor.clone(), now, view, supported);
         let outcome = match (custom, handler) {
             (Some(name), _) => match self.scripts.as_ref().filter(|host| host.contains(&name)) {
                 Some(host) => {

@@ -3,7 +3,7 @@
 mod dialect;
 
 use crate::StoreError;
-use crate::sql::store::{migrator, sql_store};
+use crate::sql::store::{PendingCommit, migrator, sql_store};
 use crate::sql::{Bind, Sql};
 use dialect::PostgresDialect;
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
@@ -14,19 +14,23 @@ use std::time::Duration;
 /// Storage in a PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
+    commits: tokio::sync::mpsc::Sender<PendingCommit>,
 }
 
 impl PostgresStore {
     /// Connects to the database a `postgres://` URL names.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        Ok(Self { pool })
+        let (commits, pending) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(store_impl::write_loop(pool.clone(), pending));
+        Ok(Self { pool, commits })
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
         migrator(&[
             (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
             (2, "events", include_str!("../../migrations/postgres/0002_events.sql")),
+            (3, "lookup keys", include_str!("../../migrations/postgres/0003_lookup_keys.sql")),
         ])
     }
 }
@@ -36,6 +40,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     let mut query = sqlx::query(&sql.text);
     for bind in &sql.binds {
         query = match bind {
+            Bind::Null => query.bind(None::<String>),
             Bind::Text(text) => query.bind(text.as_str()),
             Bind::Int(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
@@ -46,4 +51,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     query
 }
 
-sql_store!(PostgresStore, PgRow, Backend::Postgres, PostgresDialect);
+sql_store!(PostgresStore, Postgres, PgRow, Backend::Postgres, PostgresDialect);

@@ -3,6 +3,7 @@ use serde_json::Value;
 /// A value to bind to a placeholder.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Bind {
+    Null,
     Text(String),
     Int(i64),
     Float(f64),
@@ -32,6 +33,21 @@ pub(crate) struct Sql {
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
         Self { text: text.to_string(), binds: Vec::new() }
+    }
+
+    /// Appends `(…), (…)`: one parenthesised row of placeholders per row of binds.
+    pub(crate) fn push_rows(&mut self, rows: impl IntoIterator<Item = Vec<Bind>>) -> &mut Self {
+        for (r, row) in rows.into_iter().enumerate() {
+            self.push(if r == 0 { "(" } else { ", (" });
+            for (i, value) in row.into_iter().enumerate() {
+                if i > 0 {
+                    self.push(", ");
+                }
+                self.bind(value);
+            }
+            self.push(")");
+        }
+        self
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {

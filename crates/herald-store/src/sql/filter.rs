@@ -27,20 +27,46 @@ fn column(field: SystemField) -> &'static str {
     }
 }
 
-/// Appends the SQL for `filter`.
-pub(crate) fn push_filter<D: Dialect>(sql: &mut Sql, filter: &Filter) {
+/// Appends the SQL for `filter`. Equality on the collection's lookup field (`lookup`, a
+/// dotted path whose values are strings) uses its indexed `lookup_key` column.
+pub(crate) fn push_filter<D: Dialect>(sql: &mut Sql, filter: &Filter, lookup: &str) {
     match filter {
-        Filter::And(parts) => push_joined::<D>(sql, parts, " AND ", "1=1"),
-        Filter::Or(parts) => push_joined::<D>(sql, parts, " OR ", "1=0"),
+        Filter::And(parts) => push_joined::<D>(sql, parts, " AND ", "1=1", lookup),
+        Filter::Or(parts) => push_joined::<D>(sql, parts, " OR ", "1=0", lookup),
         Filter::Nor(parts) => {
             sql.push("NOT ");
-            push_joined::<D>(sql, parts, " OR ", "1=0");
+            push_joined::<D>(sql, parts, " OR ", "1=0", lookup);
         }
+        Filter::Condition(Field::Body(path), op) if path.dotted() == lookup && push_lookup(sql, op) => {}
         Filter::Condition(field, op) => push_condition::<D>(sql, field, op),
     }
 }
 
-fn push_joined<D: Dialect>(sql: &mut Sql, parts: &[Filter], separator: &str, empty: &str) {
+/// `lookup_key = …` or `lookup_key IN (…)` for string equality; false (nothing written) for
+/// anything else.
+fn push_lookup(sql: &mut Sql, op: &Op) -> bool {
+    let strings = |values: &[Value]| values.iter().all(Value::is_string) && !values.is_empty();
+    match op {
+        Op::Eq(value @ Value::String(_)) => {
+            sql.push("(lookup_key = ").bind(Bind::from(value)).push(")");
+            true
+        }
+        Op::In(values) if strings(values) => {
+            sql.push("(lookup_key IN (");
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Bind::from(value));
+            }
+            sql.push("))");
+            true
+        }
+        _ => false,
+    }
+}
+
+fn push_joined<D: Dialect>(sql: &mut Sql, parts: &[Filter], separator: &str, empty: &str, lookup: &str) {
     if parts.is_empty() {
         sql.push(empty);
         return;
@@ -50,7 +76,7 @@ fn push_joined<D: Dialect>(sql: &mut Sql, parts: &[Filter], separator: &str, emp
         if i > 0 {
             sql.push(separator);
         }
-        push_filter::<D>(sql, part);
+        push_filter::<D>(sql, part, lookup);
     }
     sql.push(")");
 }

@@ -17,6 +17,16 @@ pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
 }
 
+/// Most event commits written in one transaction.
+pub(crate) const MAX_BATCH: usize = 128;
+
+/// A commit waiting for the writer, and where to send its outcome.
+pub(crate) struct PendingCommit {
+    pub(crate) tenant: String,
+    pub(crate) commit: crate::EventCommit,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<crate::Committed, StoreError>>,
+}
+
 /// A migrator over embedded `(version, description, sql)` migrations.
 pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
     let migrations = migrations
@@ -38,14 +48,15 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx
 /// function) whose rows are `$row`, whose backend is `$backend` and whose JSON dialect is
 /// `$dialect`.
 macro_rules! sql_store {
-    ($store:ident, $row:ty, $backend:expr, $dialect:ty) => {
+    ($store:ident, $db:ty, $row:ty, $backend:expr, $dialect:ty) => {
         mod store_impl {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order};
+            use crate::sql::store::{MAX_BATCH, PendingCommit};
             use crate::{Committed, EventCommit};
             use herald_core::job::{Job, JobKind, JobStatus};
-            use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, table, unique_key};
+            use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
             use herald_core::access::Role;
             use herald_core::document::Document;
@@ -68,6 +79,157 @@ macro_rules! sql_store {
                 updater_id: row.try_get("updater_id")?,
                 revision: row.try_get("revision")?,
             })
+        }
+
+        /// Commits what events produced, many per transaction: each commit queued while the
+        /// previous transaction was writing joins the next one, inside its own savepoint, so
+        /// one durable flush serves them all and one failing commit does not undo the others.
+        pub(crate) async fn write_loop(pool: sqlx::Pool<$db>, mut pending: tokio::sync::mpsc::Receiver<PendingCommit>) {
+            while let Some(first) = pending.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match pending.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let results = match write_batch(&pool, &batch).await {
+                    Ok(results) => results,
+                    Err(_) => {
+                        let mut results = Vec::with_capacity(batch.len());
+                        for item in &batch {
+                            results.push(write_alone(&pool, item).await);
+                        }
+                        results
+                    }
+                };
+                for (item, result) in batch.into_iter().zip(results) {
+                    let _ = item.reply.send(result);
+                }
+            }
+        }
+
+        async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+            let mut tx = pool.begin().await?;
+            let mut results = Vec::with_capacity(batch.len());
+            for item in batch {
+                let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                match write(&mut savepoint, &item.tenant, &item.commit).await {
+                    Ok(true) => {
+                        savepoint.commit().await?;
+                        results.push(Ok(Committed::Written));
+                    }
+                    Ok(false) => {
+                        savepoint.rollback().await?;
+                        results.push(Ok(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?)));
+                    }
+                    Err(error) => {
+                        savepoint.rollback().await?;
+                        results.push(Err(error));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(results)
+        }
+
+        async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Committed, StoreError> {
+            let mut tx = pool.begin().await?;
+            if write(&mut tx, &item.tenant, &item.commit).await? {
+                tx.commit().await?;
+                Ok(Committed::Written)
+            } else {
+                let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
+                tx.rollback().await?;
+                Ok(Committed::Duplicate(first))
+            }
+        }
+
+        async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<serde_json::Value, StoreError> {
+            let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
+            let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
+            Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
+        }
+
+        /// Writes one commit; false (nothing written) when its event id is a duplicate.
+        async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
+                if let Some(dedup) = &commit.dedup {
+                    let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+                    let claimed = sqlx::query(
+                        "INSERT INTO event_dedup (tenant_id, event_id, event_doc_id, response, received_ms) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, event_id) DO UPDATE SET event_doc_id = excluded.event_doc_id, response = excluded.response, \
+                         received_ms = excluded.received_ms WHERE event_dedup.received_ms < $6 RETURNING event_doc_id",
+                    )
+                    .bind(tenant)
+                    .bind(&dedup.event_id)
+                    .bind(&event_doc_id)
+                    .bind(Json(&dedup.response))
+                    .bind(millis(dedup.received_at))
+                    .bind(millis(dedup.window_start))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if claimed.is_none() {
+                        return Ok(false);
+                    }
+                }
+                let documents = [(Collection::Events, commit.event.iter().collect::<Vec<_>>()), (Collection::Notifications, commit.notifications.iter().collect())];
+                for (collection, docs) in documents.into_iter().filter(|(_, docs)| !docs.is_empty()) {
+                    let mut sql = Sql::new(&format!(
+                        "INSERT INTO {} (tenant_id, id, unique_key, lookup_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ",
+                        table(collection)
+                    ));
+                    sql.push_rows(docs.iter().map(|doc| {
+                        vec![
+                            Bind::Text(tenant.to_string()),
+                            Bind::Text(doc.id.clone()),
+                            Bind::Null,
+                            lookup_key(collection, doc).map_or(Bind::Null, Bind::Text),
+                            Bind::Json(serde_json::Value::Object(doc.body.clone())),
+                            Bind::Int(millis(doc.created_at)),
+                            Bind::Int(millis(doc.updated_at)),
+                            Bind::Text(doc.creator_id.clone()),
+                            Bind::Text(doc.updater_id.clone()),
+                            Bind::Int(doc.revision),
+                        ]
+                    }));
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                for doc in &commit.updated_notifications {
+                    sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1, lookup_key = $6 WHERE tenant_id = $4 AND id = $5")
+                        .bind(Json(&doc.body))
+                        .bind(millis(doc.updated_at))
+                        .bind(&doc.updater_id)
+                        .bind(tenant)
+                        .bind(&doc.id)
+                        .bind(lookup_key(Collection::Notifications, doc))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if !commit.jobs.is_empty() {
+                    let created = millis(commit.event.as_ref().map_or(commit.jobs[0].due_at, |e| e.created_at));
+                    let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ");
+                    sql.push_rows(commit.jobs.iter().map(|job| {
+                        vec![
+                            Bind::Text(tenant.to_string()),
+                            Bind::Text(job.id.clone()),
+                            Bind::Text(job.kind.as_str().to_string()),
+                            Bind::Int(millis(job.due_at)),
+                            Bind::Text(job.status.as_str().to_string()),
+                            Bind::Json(job.payload.clone()),
+                            Bind::Int(i64::from(job.attempts)),
+                            Bind::Int(created),
+                            Bind::Int(created),
+                        ]
+                    }));
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                if !commit.aborted_jobs.is_empty() {
+                    let mut sql = Sql::new("UPDATE jobs SET status = 'aborted' WHERE tenant_id = ");
+                    sql.bind(Bind::Text(tenant.to_string())).push(" AND status = 'pending' AND id IN ");
+                    sql.push_rows([commit.aborted_jobs.iter().map(|id| Bind::Text(id.clone())).collect()]);
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                Ok(true)
         }
 
         fn job(row: &$row) -> Result<Job, StoreError> {
@@ -210,7 +372,7 @@ macro_rules! sql_store {
                 documents: &[Document],
             ) -> Result<(), StoreError> {
                 let sql = format!(
-                    "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     table(collection)
                 );
                 let mut tx = self.pool.begin().await?;
@@ -225,6 +387,7 @@ macro_rules! sql_store {
                         .bind(&doc.creator_id)
                         .bind(&doc.updater_id)
                         .bind(doc.revision)
+                        .bind(lookup_key(collection, doc))
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict_on(e, unique_field(collection)))?;
@@ -240,8 +403,8 @@ macro_rules! sql_store {
                 documents: &[Document],
             ) -> Result<Vec<Upserted>, StoreError> {
                 let sql = format!(
-                    "INSERT INTO {t} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) \
-                     ON CONFLICT (tenant_id, unique_key) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms, \
+                    "INSERT INTO {t} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+                     ON CONFLICT (tenant_id, unique_key) DO UPDATE SET doc = excluded.doc, lookup_key = excluded.lookup_key, updated_ms = excluded.updated_ms, \
                      updater_id = excluded.updater_id, revision = {t}.revision + 1 RETURNING id, revision",
                     t = table(collection)
                 );
@@ -257,6 +420,7 @@ macro_rules! sql_store {
                         .bind(millis(doc.updated_at))
                         .bind(&doc.creator_id)
                         .bind(&doc.updater_id)
+                        .bind(lookup_key(collection, doc))
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(|e| conflict_on(e, unique_field(collection)))?;
@@ -300,7 +464,7 @@ macro_rules! sql_store {
                     ),
                 );
                 sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
-                push_filter::<$dialect>(&mut sql, &list.filter);
+                push_filter::<$dialect>(&mut sql, &list.filter, collection.lookup_field());
                 push_order::<$dialect>(&mut sql, &list.sort);
                 sql.push(" LIMIT ")
                     .bind(Bind::Int(list.limit.into()))
@@ -322,7 +486,7 @@ macro_rules! sql_store {
                     ),
                 );
                 sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
-                push_filter::<$dialect>(&mut sql, filter);
+                push_filter::<$dialect>(&mut sql, filter, collection.lookup_field());
                 let count: i64 = query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
                 Ok(count as u64)
             }
@@ -335,7 +499,7 @@ macro_rules! sql_store {
                 expected_revision: i64,
             ) -> Result<bool, StoreError> {
                 let sql = format!(
-                    "UPDATE {} SET unique_key = $1, doc = $2, updated_ms = $3, updater_id = $4, revision = revision + 1 WHERE tenant_id = $5 AND id = $6 AND revision = $7",
+                    "UPDATE {} SET unique_key = $1, doc = $2, updated_ms = $3, updater_id = $4, revision = revision + 1, lookup_key = $8 WHERE tenant_id = $5 AND id = $6 AND revision = $7",
                     table(collection)
                 );
                 let done = sqlx::query(&sql)
@@ -346,6 +510,7 @@ macro_rules! sql_store {
                     .bind(tenant)
                     .bind(&doc.id)
                     .bind(expected_revision)
+                    .bind(lookup_key(collection, doc))
                     .execute(&self.pool)
                     .await
                     .map_err(|e| conflict_on(e, unique_field(collection)))?;
@@ -381,80 +546,10 @@ macro_rules! sql_store {
             }
 
             async fn commit_event(&self, tenant: &str, commit: &EventCommit) -> Result<Committed, StoreError> {
-                let mut tx = self.pool.begin().await?;
-                if let Some(dedup) = &commit.dedup {
-                    let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-                    let claimed = sqlx::query(
-                        "INSERT INTO event_dedup (tenant_id, event_id, event_doc_id, response, received_ms) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (tenant_id, event_id) DO UPDATE SET event_doc_id = excluded.event_doc_id, response = excluded.response, \
-                         received_ms = excluded.received_ms WHERE event_dedup.received_ms < $6 RETURNING event_doc_id",
-                    )
-                    .bind(tenant)
-                    .bind(&dedup.event_id)
-                    .bind(&event_doc_id)
-                    .bind(Json(&dedup.response))
-                    .bind(millis(dedup.received_at))
-                    .bind(millis(dedup.window_start))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if claimed.is_none() {
-                        tx.rollback().await?;
-                        let first = self.find_duplicate(tenant, &dedup.event_id, dedup.window_start).await?;
-                        return Ok(Committed::Duplicate(first.unwrap_or(serde_json::Value::Null)));
-                    }
-                }
-                let inserts = commit.event.iter().map(|e| (Collection::Events, e)).chain(commit.notifications.iter().map(|n| (Collection::Notifications, n)));
-                for (collection, doc) in inserts {
-                    let sql = format!(
-                        "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8)",
-                        table(collection)
-                    );
-                    sqlx::query(&sql)
-                        .bind(tenant)
-                        .bind(&doc.id)
-                        .bind(Json(&doc.body))
-                        .bind(millis(doc.created_at))
-                        .bind(millis(doc.updated_at))
-                        .bind(&doc.creator_id)
-                        .bind(&doc.updater_id)
-                        .bind(doc.revision)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for doc in &commit.updated_notifications {
-                    sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1 WHERE tenant_id = $4 AND id = $5")
-                        .bind(Json(&doc.body))
-                        .bind(millis(doc.updated_at))
-                        .bind(&doc.updater_id)
-                        .bind(tenant)
-                        .bind(&doc.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for job in &commit.jobs {
-                    sqlx::query(
-                        "INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                    )
-                    .bind(tenant)
-                    .bind(&job.id)
-                    .bind(job.kind.as_str())
-                    .bind(millis(job.due_at))
-                    .bind(job.status.as_str())
-                    .bind(Json(&job.payload))
-                    .bind(i64::from(job.attempts))
-                    .bind(millis(commit.event.as_ref().map_or(job.due_at, |e| e.created_at)))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for job_id in &commit.aborted_jobs {
-                    sqlx::query("UPDATE jobs SET status = 'aborted' WHERE tenant_id = $1 AND id = $2 AND status = 'pending'")
-                        .bind(tenant)
-                        .bind(job_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(Committed::Written)
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let pending = PendingCommit { tenant: tenant.to_string(), commit: commit.clone(), reply };
+                self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
+                answer.await.map_err(|_| StoreError::Closed)?
             }
 
             async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {

@@ -4,7 +4,7 @@
 mod dialect;
 
 use crate::StoreError;
-use crate::sql::store::{migrator, sql_store};
+use crate::sql::store::{PendingCommit, migrator, sql_store};
 use crate::sql::{Bind, Sql};
 use dialect::SqliteDialect;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -16,6 +16,7 @@ use std::time::Duration;
 /// Storage in an SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    commits: tokio::sync::mpsc::Sender<PendingCommit>,
 }
 
 impl SqliteStore {
@@ -33,13 +34,16 @@ impl SqliteStore {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(Self { pool })
+        let (commits, pending) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(store_impl::write_loop(pool.clone(), pending));
+        Ok(Self { pool, commits })
     }
 
     fn migrator() -> sqlx::migrate::Migrator {
         migrator(&[
             (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
             (2, "events", include_str!("../../migrations/sqlite/0002_events.sql")),
+            (3, "lookup keys", include_str!("../../migrations/sqlite/0003_lookup_keys.sql")),
         ])
     }
 }
@@ -49,6 +53,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
     let mut query = sqlx::query(&sql.text);
     for bind in &sql.binds {
         query = match bind {
+            Bind::Null => query.bind(None::<String>),
             Bind::Text(text) => query.bind(text.as_str()),
             Bind::Int(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
@@ -59,4 +64,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
     query
 }
 
-sql_store!(SqliteStore, SqliteRow, Backend::Sqlite, SqliteDialect);
+sql_store!(SqliteStore, Sqlite, SqliteRow, Backend::Sqlite, SqliteDialect);

@@ -1,6 +1,7 @@
 //! One file per command.
 
 mod api_key;
+mod bench;
 mod serve;
 mod tenant;
 
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant(command) => tenant::run(open_store(&config).await?, command).await,
         Command::ApiKey(command) => api_key::run(open_store(&config).await?, command).await,
+        Command::Bench(command) => bench::run(command).await,
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) async fn handle(definition: &'static Definition, context: &mut Handle
             context.get_recipients(&RecipientQuery { groups: vec![group.to_string()], ..RecipientQuery::default() }).await?
         }
     };
+    if definition.schedules_reminders {
+        context.load_tenant_zone().await?;
+    }
     let event = context.event().clone();
     let scheduling: Vec<&str> = CATALOGUE.iter().filter(|d| d.schedules_reminders).map(|d| d.name).collect();
     for user in &recipients {
