@@ -115,7 +115,7 @@ pub trait Store: Send + Sync + 'static {
     async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError>;
     /// Writes everything one event produced in one transaction, unless its sender id was
     /// committed within the dedup window (then nothing is written).
-    async fn commit_event(&self, tenant: &str, commit: &EventCommit) -> Result<Committed, StoreError>;
+    async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError>;
     /// A tenant's jobs of one kind, by due time.
     async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError>;
 }

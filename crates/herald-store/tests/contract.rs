@@ -379,7 +379,7 @@ async fn event_commits_write_everything_together(store: Arc<dyn Store>) {
         jobs: vec![job(1, JobKind::Reminder, 2_000), job(2, JobKind::Reminder, 1_000), job(3, JobKind::Delivery, 500)],
         ..EventCommit::default()
     };
-    assert_eq!(store.commit_event("clinic-a", &first).await.unwrap(), Committed::Written);
+    assert_eq!(store.commit_event("clinic-a", first).await.unwrap(), Committed::Written);
     assert_eq!(store.get_document(Collection::Events, "clinic-a", &id(1)).await.unwrap().unwrap().body["status"], "PROCESSED");
     let reminders = store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap();
     assert_eq!(reminders.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), ["job-2", "job-1"], "by due time");
@@ -394,13 +394,13 @@ async fn event_commits_write_everything_together(store: Arc<dyn Store>) {
         aborted_jobs: vec!["job-1".into(), "job-3".into()],
         ..EventCommit::default()
     };
-    store.commit_event("clinic-a", &second).await.unwrap();
+    store.commit_event("clinic-a", second).await.unwrap();
     let stored = store.get_document(Collection::Notifications, "clinic-a", &id(2)).await.unwrap().unwrap();
     assert_eq!((stored.body["reminders"][0]["status"].clone(), stored.revision), (json!("ABORTED"), 2));
     let statuses: Vec<_> = store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap().into_iter().map(|j| (j.id, j.status)).collect();
     assert_eq!(statuses, [("job-2".to_string(), JobStatus::Pending), ("job-1".to_string(), JobStatus::Aborted)]);
     assert_eq!(store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap()[0].status, JobStatus::Aborted);
-    store.commit_event("clinic-b", &EventCommit { aborted_jobs: vec!["job-2".into()], ..EventCommit::default() }).await.unwrap();
+    store.commit_event("clinic-b", EventCommit { aborted_jobs: vec!["job-2".into()], ..EventCommit::default() }).await.unwrap();
     assert_eq!(
         store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap()[0].status,
         JobStatus::Pending,
@@ -414,17 +414,17 @@ async fn duplicate_events_within_the_window_write_nothing(store: Arc<dyn Store>)
         dedup: Some(dedup("evt-1", received_ms, response)),
         ..EventCommit::default()
     };
-    assert_eq!(store.commit_event("clinic-a", &commit(1, 1_000_000, json!({"_id": "first"}))).await.unwrap(), Committed::Written);
-    let again = store.commit_event("clinic-a", &commit(2, 1_100_000, json!({"_id": "second"}))).await.unwrap();
+    assert_eq!(store.commit_event("clinic-a", commit(1, 1_000_000, json!({"_id": "first"}))).await.unwrap(), Committed::Written);
+    let again = store.commit_event("clinic-a", commit(2, 1_100_000, json!({"_id": "second"}))).await.unwrap();
     assert_eq!(again, Committed::Duplicate(json!({"_id": "first"})));
     assert!(store.get_document(Collection::Events, "clinic-a", &id(2)).await.unwrap().is_none(), "a duplicate writes nothing");
     assert_eq!(
         store.find_duplicate("clinic-a", "evt-1", Timestamp::from_millisecond(900_000).unwrap()).await.unwrap(),
         Some(json!({"_id": "first"}))
     );
-    assert_eq!(store.commit_event("clinic-b", &commit(3, 1_100_000, json!({}))).await.unwrap(), Committed::Written, "ids are per tenant");
+    assert_eq!(store.commit_event("clinic-b", commit(3, 1_100_000, json!({}))).await.unwrap(), Committed::Written, "ids are per tenant");
     assert_eq!(
-        store.commit_event("clinic-a", &commit(4, 1_400_001, json!({"_id": "later"}))).await.unwrap(),
+        store.commit_event("clinic-a", commit(4, 1_400_001, json!({"_id": "later"}))).await.unwrap(),
         Committed::Written,
         "outside the window it is new"
     );
@@ -443,7 +443,7 @@ async fn failed_event_commits_write_nothing(store: Arc<dyn Store>) {
         dedup: Some(dedup("evt-9", 1_000_000, json!({}))),
         ..EventCommit::default()
     };
-    assert!(store.commit_event("clinic-a", &clashing).await.is_err());
+    assert!(store.commit_event("clinic-a", clashing).await.is_err());
     assert!(store.get_document(Collection::Events, "clinic-a", &id(1)).await.unwrap().is_none());
     assert!(store.list_jobs("clinic-a", JobKind::Reminder).await.unwrap().is_empty());
     assert_eq!(store.find_duplicate("clinic-a", "evt-9", Timestamp::UNIX_EPOCH).await.unwrap(), None);
@@ -464,7 +464,7 @@ async fn concurrent_commits_share_transactions_without_mixing_outcomes(store: Ar
         if n == 7 {
             commit.notifications = vec![doc(&id(999), json!({}))];
         }
-        tokio::spawn(async move { store.commit_event("clinic-a", &commit).await })
+        tokio::spawn(async move { store.commit_event("clinic-a", commit).await })
     });
     let mut written = 0;
     let mut duplicates = Vec::new();

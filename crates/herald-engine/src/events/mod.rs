@@ -128,7 +128,7 @@ impl Events {
         commit.notifications = notifications;
         commit.dedup =
             event.id.as_ref().map(|id| Dedup { event_id: id.clone(), response: response.clone(), received_at: now, window_start });
-        match self.store.commit_event(&actor.tenant, &commit).await? {
+        match self.store.commit_event(&actor.tenant, commit).await? {
             Committed::Written => Ok(response),
             Committed::Duplicate(first) => Ok(first),
         }
@@ -154,7 +154,7 @@ impl Events {
         reason: &str,
     ) -> Result<(), EngineError> {
         let document = self.event_document(actor, doc_id, sender_id, event, source, EventStatus::Error, &[reason]);
-        self.store.commit_event(&actor.tenant, &EventCommit { event: Some(document), ..EventCommit::default() }).await?;
+        self.store.commit_event(&actor.tenant, EventCommit { event: Some(document), ..EventCommit::default() }).await?;
         Ok(())
     }
 

@@ -545,9 +545,9 @@ macro_rules! sql_store {
                 row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose().map_err(StoreError::from)
             }
 
-            async fn commit_event(&self, tenant: &str, commit: &EventCommit) -> Result<Committed, StoreError> {
+            async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                let pending = PendingCommit { tenant: tenant.to_string(), commit: commit.clone(), reply };
+                let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
                 self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
                 answer.await.map_err(|_| StoreError::Closed)?
             }
