@@ -1,11 +1,11 @@
 //! The clinic catalogue (seed 02 and seed 05 events): inline or directory patients, staff
 //! groups, the catalogue's default channels and appointment reminders at 24 h, 2 h and 30 min.
 
-use crate::support::{TestApp, assert_error, cases};
+use crate::support::{TestApp, assert_error, cases, messages, triple};
 use herald_core::job::{JobKind, JobStatus};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 cases![
     an_inline_patient_is_emailed_and_reminded_24h_2h_and_30min_before,
@@ -24,19 +24,6 @@ fn hours_from_now(app: &TestApp, hours: i64) -> Timestamp {
     app.now().checked_add(SignedDuration::from_hours(hours)).unwrap()
 }
 
-fn channels(notification: &Value) -> Vec<(String, String, String)> {
-    notification["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["channel"].as_str().unwrap().into(), m["templateName"].as_str().unwrap().into(), m["status"].as_str().unwrap().into()))
-        .collect()
-}
-
-fn message(channel: &str, template: &str, status: &str) -> (String, String, String) {
-    (channel.into(), template.into(), status.into())
-}
-
 async fn an_inline_patient_is_emailed_and_reminded_24h_2h_and_30min_before(app: TestApp) {
     let start = hours_from_now(&app, 72);
     let (status, answer) = app
@@ -46,7 +33,7 @@ async fn an_inline_patient_is_emailed_and_reminded_24h_2h_and_30min_before(app: 
     assert_eq!(status, StatusCode::OK, "{answer}");
     let notification = &answer["notifications"][0];
     assert_eq!(notification["recipient"], "p-9");
-    assert_eq!(channels(notification), [message("email", "appointment_confirmation", "queued")]);
+    assert_eq!(messages(notification), [triple("email", "appointment_confirmation", "queued")]);
     let due: Vec<String> =
         notification["reminders"].as_array().unwrap().iter().map(|r| r["expirationDate"].as_str().unwrap().to_string()).collect();
     assert_eq!(
@@ -60,8 +47,8 @@ async fn an_inline_patient_is_emailed_and_reminded_24h_2h_and_30min_before(app: 
     let (status, reminded) = app.emit(fired).await;
     assert_eq!(status, StatusCode::OK, "{reminded}");
     assert_eq!(
-        channels(&reminded["notifications"][0]),
-        [message("whatsapp", "appointment_reminder", "skipped"), message("email", "appointment_reminder", "queued")]
+        messages(&reminded["notifications"][0]),
+        [triple("whatsapp", "appointment_reminder", "skipped"), triple("email", "appointment_reminder", "queued")]
     );
 }
 
@@ -74,14 +61,14 @@ async fn a_cancellation_aborts_the_reminders_and_reaches_a_directory_patient_on_
     let (status, confirmed) = app.emit(json!({"name": "appointment.confirmed", "payload": slot(50)})).await;
     assert_eq!(status, StatusCode::OK, "{confirmed}");
     assert_eq!(
-        channels(&confirmed["notifications"][0]),
-        [message("whatsapp", "appointment_confirmed", "queued"), message("email", "appointment_confirmed", "queued")]
+        messages(&confirmed["notifications"][0]),
+        [triple("whatsapp", "appointment_confirmed", "queued"), triple("email", "appointment_confirmed", "queued")]
     );
     assert_eq!(confirmed["notifications"][0]["reminders"].as_array().unwrap().len(), 3);
     let (_, cancelled) = app.emit(json!({"name": "appointment.cancelled", "payload": slot(50)})).await;
     assert_eq!(
-        channels(&cancelled["notifications"][0]),
-        [message("whatsapp", "appointment_cancelled", "queued"), message("email", "appointment_cancelled", "queued")]
+        messages(&cancelled["notifications"][0]),
+        [triple("whatsapp", "appointment_cancelled", "queued"), triple("email", "appointment_cancelled", "queued")]
     );
     let jobs = app.store.list_jobs("default", JobKind::Reminder).await.unwrap();
     assert!(jobs.iter().all(|j| j.status == JobStatus::Aborted), "cancelling the booking aborts its reminders");
@@ -97,8 +84,8 @@ async fn staff_events_go_to_their_group(app: TestApp) {
     let recipients: Vec<&str> = answer["notifications"].as_array().unwrap().iter().map(|n| n["recipient"].as_str().unwrap()).collect();
     assert_eq!(recipients, ["clerk-1", "clerk-2"]);
     assert_eq!(
-        channels(&answer["notifications"][0]),
-        [message("email", "staff_bill_generated", "queued"), message("in_app", "staff_bill_generated", "queued")]
+        messages(&answer["notifications"][0]),
+        [triple("email", "staff_bill_generated", "queued"), triple("in_app", "staff_bill_generated", "queued")]
     );
     let (_, refund) = app.emit(json!({"name": "billing.refund_processed", "payload": {"amount": 40}})).await;
     assert_eq!(refund["notifications"].as_array().unwrap().len(), 1, "refunds go to finance only");
@@ -115,7 +102,7 @@ async fn tenant_settings_replace_the_catalogue_defaults(app: TestApp) {
         app.emit(json!({"name": "report.ready", "payload": {"patient_phone": "+34600000002", "patient_name": "Luis"}})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["notifications"][0]["recipient"], "+34600000002");
-    assert_eq!(channels(&answer["notifications"][0]), [message("sms", "report_ready_sms", "queued")]);
+    assert_eq!(messages(&answer["notifications"][0]), [triple("sms", "report_ready_sms", "queued")]);
 }
 
 async fn slot_dates_are_read_in_the_patients_time_zone(app: TestApp) {

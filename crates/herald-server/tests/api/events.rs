@@ -2,7 +2,7 @@
 //! (recipients, channels, templates, statuses) and the timed jobs (reminders: when, for whom,
 //! which event), dedup, unknown events, schemas and routing changes.
 
-use crate::support::{TestApp, assert_error, cases};
+use crate::support::{TestApp, assert_error, cases, messages, triple};
 use herald_core::job::{Job, JobKind, JobStatus};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
@@ -75,19 +75,6 @@ fn for_recipient<'a>(notifications: &'a Value, recipient: &str) -> &'a Value {
         .iter()
         .find(|n| n["recipient"] == recipient)
         .unwrap_or_else(|| panic!("no notification for {recipient}: {notifications}"))
-}
-
-fn messages(notification: &Value) -> Vec<(String, String, String)> {
-    notification["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["channel"].as_str().unwrap().into(), m["templateName"].as_str().unwrap().into(), m["status"].as_str().unwrap().into()))
-        .collect()
-}
-
-fn triple(channel: &str, template: &str, status: &str) -> (String, String, String) {
-    (channel.into(), template.into(), status.into())
 }
 
 async fn reminder_jobs(app: &TestApp) -> Vec<Job> {

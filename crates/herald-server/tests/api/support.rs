@@ -225,3 +225,18 @@ pub fn change(collection: &str) -> Value {
         other => panic!("unknown collection {other}"),
     }
 }
+
+/// A notification's messages as (channel, template, status).
+pub fn messages(notification: &Value) -> Vec<(String, String, String)> {
+    notification["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["channel"].as_str().unwrap().into(), m["templateName"].as_str().unwrap().into(), m["status"].as_str().unwrap().into()))
+        .collect()
+}
+
+/// One expected message.
+pub fn triple(channel: &str, template: &str, status: &str) -> (String, String, String) {
+    (channel.into(), template.into(), status.into())
+}
