@@ -8,7 +8,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::uri::AMQPUri;
-use lapin::{Channel, Connection, Consumer};
+use lapin::{Channel, Connection, Consumer, Event};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +64,9 @@ fn backoff(config: &BrokerConfig, attempt: u32) -> Duration {
 /// One connection's worth of consuming.
 struct Session {
     connection: Connection,
+    /// The connection's events: an error there ends the session even when the consumer's
+    /// stream has not noticed the connection is gone.
+    events: Pin<Box<dyn Stream<Item = Event> + Send>>,
     channel: Channel,
     consumer: Consumer,
     dead_letters: Arc<DeadLetters>,
@@ -73,6 +76,7 @@ impl Session {
     /// Connects, declares the topology, and starts consuming with the configured prefetch.
     async fn open(uri: &AMQPUri, config: &BrokerConfig) -> Result<Self, BrokerError> {
         let connection = connect(uri, format!("herald consumer of {}", config.queue)).await?;
+        let events = Box::pin(connection.events_listener());
         let dead_letter_channel = confirming_channel(&connection).await?;
         declare_topology(&dead_letter_channel, config).await?;
         let channel = timed("opening a channel", connection.create_channel()).await?;
@@ -81,13 +85,14 @@ impl Session {
             channel.basic_consume(config.queue.as_str().into(), "".into(), BasicConsumeOptions::default(), FieldTable::default());
         let consumer = timed("starting the consumer", consuming).await?;
         let dead_letters = Arc::new(DeadLetters { channel: dead_letter_channel, exchange: config.dead_letter_exchange.clone() });
-        Ok(Self { connection, channel, consumer, dead_letters })
+        Ok(Self { connection, events, channel, consumer, dead_letters })
     }
 
     /// Hands deliveries to the sink until shutdown (`Ok`) or until the connection, the channel or
     /// the consumer fails (`Err`); either way, waits for the messages in flight to be settled.
     async fn consume(mut self, sink: &Arc<dyn MessageSink>, shutdown: &CancellationToken) -> Result<(), BrokerError> {
         let mut in_flight = JoinSet::new();
+        let lost = CancellationToken::new();
         let ended = loop {
             tokio::select! {
                 () = shutdown.cancelled() => break Ok(()),
@@ -96,15 +101,19 @@ impl Session {
                         break Err(error);
                     }
                 }
+                Some(Event::Error(source)) = next_event(&mut self.events) => break Err(BrokerError::Amqp { context: "the connection", source }),
                 delivery = next_delivery(&mut self.consumer) => match delivery {
                     Some(Ok(delivery)) => {
-                        in_flight.spawn(process(delivery, sink.clone(), self.dead_letters.clone(), shutdown.clone()));
+                        in_flight.spawn(process(delivery, sink.clone(), self.dead_letters.clone(), shutdown.clone(), lost.clone()));
                     }
                     Some(Err(source)) => break Err(BrokerError::Amqp { context: "consuming", source }),
                     None => break Err(BrokerError::ConsumerCancelled),
                 },
             }
         };
+        if ended.is_err() {
+            lost.cancel();
+        }
         if ended.is_ok() {
             let cancelled = self.channel.basic_cancel(self.consumer.tag(), BasicCancelOptions::default());
             if let Err(error) = timed("cancelling the consumer", cancelled).await {
@@ -130,6 +139,11 @@ async fn next_delivery(consumer: &mut Consumer) -> Option<lapin::Result<Delivery
     std::future::poll_fn(|context| Pin::new(&mut *consumer).poll_next(context)).await
 }
 
+/// The next connection event; pending forever once the connection is gone for good.
+async fn next_event(events: &mut Pin<Box<dyn Stream<Item = Event> + Send>>) -> Option<Event> {
+    std::future::poll_fn(|context| events.as_mut().poll_next(context)).await
+}
+
 /// The result of a finished message task; a panic in it is a bug here and goes on unwinding.
 fn settled(joined: Result<Result<(), BrokerError>, JoinError>) -> Result<(), BrokerError> {
     match joined {
@@ -146,6 +160,7 @@ async fn process(
     sink: Arc<dyn MessageSink>,
     dead_letters: Arc<DeadLetters>,
     shutdown: CancellationToken,
+    lost: CancellationToken,
 ) -> Result<(), BrokerError> {
     let routing_key = delivery.routing_key.as_str();
     let message_id = delivery.properties.message_id().as_ref().map(|id| id.as_str().to_owned());
@@ -159,22 +174,30 @@ async fn process(
     let handled = tokio::spawn(async move { sink.handle(message).await }).await;
     let outcome = handled.unwrap_or_else(|error| Outcome::Rejected { reason: format!("processing failed: {error}") });
     let message_id = message_id.as_deref().unwrap_or_default();
-    let settled = match outcome {
-        Outcome::Accepted => timed("acknowledging", delivery.acker.ack(BasicAckOptions::default())).await?,
-        Outcome::Rejected { reason } => {
-            warn!(routing_key, message_id, %reason, "message rejected; moving it to the dead-letter exchange");
-            dead_letters.publish(&delivery, &reason).await?;
-            timed("acknowledging", delivery.acker.ack(BasicAckOptions::default())).await?
-        }
-        Outcome::Retry { reason } => {
-            warn!(routing_key, message_id, %reason, "message processing failed for now; requeueing it");
-            tokio::select! {
-                () = tokio::time::sleep(RETRY_DELAY) => {}
-                () = shutdown.cancelled() => {}
+    let settling = async {
+        match outcome {
+            Outcome::Accepted => timed("acknowledging", delivery.acker.ack(BasicAckOptions::default())).await,
+            Outcome::Rejected { reason } => {
+                warn!(routing_key, message_id, %reason, "message rejected; moving it to the dead-letter exchange");
+                dead_letters.publish(&delivery, &reason).await?;
+                timed("acknowledging", delivery.acker.ack(BasicAckOptions::default())).await
             }
-            let requeue = BasicNackOptions { requeue: true, ..Default::default() };
-            timed("requeueing", delivery.acker.nack(requeue)).await?
+            Outcome::Retry { reason } => {
+                warn!(routing_key, message_id, %reason, "message processing failed for now; requeueing it");
+                tokio::select! {
+                    () = tokio::time::sleep(RETRY_DELAY) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                let requeue = BasicNackOptions { requeue: true, ..Default::default() };
+                timed("requeueing", delivery.acker.nack(requeue)).await
+            }
         }
+    };
+    // Once the connection is lost, an acknowledgement cannot arrive: the broker requeues the
+    // message itself, so do not wait for the acknowledgement to time out.
+    let settled = tokio::select! {
+        settled = settling => settled?,
+        () = lost.cancelled() => false,
     };
     if settled { Ok(()) } else { Err(BrokerError::ChannelClosed) }
 }
