@@ -31,6 +31,7 @@ impl PostgresStore {
             (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
             (2, "events", include_str!("../../migrations/postgres/0002_events.sql")),
             (3, "lookup keys", include_str!("../../migrations/postgres/0003_lookup_keys.sql")),
+            (4, "drop expression index", include_str!("../../migrations/postgres/0004_drop_expression_index.sql")),
         ])
     }
 }
