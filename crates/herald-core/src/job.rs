@@ -40,10 +40,14 @@ impl JobKind {
 pub enum JobStatus {
     /// Waiting for its time.
     Pending,
+    /// Claimed by a worker, until its lease runs out.
+    Running,
     /// Done.
     Done,
     /// Cancelled before it ran.
     Aborted,
+    /// Gave up: see its last error.
+    Failed,
 }
 
 impl JobStatus {
@@ -51,8 +55,10 @@ impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
             JobStatus::Done => "done",
             JobStatus::Aborted => "aborted",
+            JobStatus::Failed => "failed",
         }
     }
 
@@ -60,8 +66,10 @@ impl JobStatus {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "pending" => Some(JobStatus::Pending),
+            "running" => Some(JobStatus::Running),
             "done" => Some(JobStatus::Done),
             "aborted" => Some(JobStatus::Aborted),
+            "failed" => Some(JobStatus::Failed),
             _ => None,
         }
     }
@@ -82,4 +90,13 @@ pub struct Job {
     pub payload: Value,
     /// How many times it was tried.
     pub attempts: u32,
+}
+
+/// A job a worker claimed, with its tenant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedJob {
+    /// The tenant the job belongs to.
+    pub tenant: String,
+    /// The job (status `running`; `attempts` counts this one).
+    pub job: Job,
 }

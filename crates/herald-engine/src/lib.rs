@@ -6,12 +6,14 @@
 //! - [`tenants::Tenants`]: tenants and their API keys.
 //! - [`access`]: who a bearer key belongs to and what it may do.
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
+//! - [`scheduler::Scheduler`]: runs due timed jobs (reminders today).
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
 
 pub mod access;
 pub mod documents;
 mod error;
 pub mod events;
+pub mod scheduler;
 pub mod tenants;
 pub mod user_settings;
 

@@ -16,6 +16,7 @@ use herald_core::secrets::Keyring;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
+use herald_engine::scheduler::Scheduler;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::user_settings::UserSettings;
 use herald_scripting::{ScriptLimits, Scripts};
@@ -50,6 +51,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     consumer: Option<(herald_broker::BrokerConfig, Arc<EventSink>)>,
+    scheduler: Scheduler,
+    job_poll: Option<std::time::Duration>,
     store: Arc<dyn Store>,
     keyring: Keyring,
     bootstrap_key: Option<IssuedKey>,
@@ -79,6 +82,8 @@ impl App {
             SignedDuration::from_secs(config.dedup_window_seconds as i64),
             load_scripts(&config)?,
         );
+        let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone());
+        let job_poll = (config.job_poll_interval_ms > 0).then(|| std::time::Duration::from_millis(config.job_poll_interval_ms));
         let consumer = config.amqp_url.as_ref().map(|url| {
             let sink = EventSink {
                 events: events.clone(),
@@ -118,7 +123,7 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, consumer, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self { listener, router, consumer, scheduler, job_poll, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -129,6 +134,11 @@ impl App {
     /// The admin key of the `default` tenant, when this start created it.
     pub fn bootstrap_key(&self) -> Option<&IssuedKey> {
         self.bootstrap_key.as_ref()
+    }
+
+    /// The timed-job runner, for tests that move a manual clock and run what is due.
+    pub fn scheduler(&self) -> Scheduler {
+        self.scheduler.clone()
     }
 
     /// The store, for tests and tools that inspect what the server wrote.
@@ -150,12 +160,16 @@ impl App {
     /// cancelled; in-flight requests and messages finish first.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let consumer = self.consumer.map(|(config, sink)| tokio::spawn(herald_broker::run_consumer(config, sink, self.shutdown.clone())));
+        let jobs = self.job_poll.map(|poll| tokio::spawn(self.scheduler.run(poll, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await?;
         if let Some(consumer) = consumer {
             consumer.await??;
+        }
+        if let Some(jobs) = jobs {
+            jobs.await?;
         }
         Ok(())
     }

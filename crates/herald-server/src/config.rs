@@ -35,6 +35,9 @@ pub struct Config {
     pub dedup_window_seconds: u64,
     /// The channels this server sends on; events and user settings are limited to them.
     pub active_channels: Vec<herald_core::resources::channel::Channel>,
+    /// Milliseconds between looks for due timed jobs (reminders); 0 turns the runner off (tests
+    /// drive it by hand with a manual clock).
+    pub job_poll_interval_ms: u64,
     /// Folder of custom handler scripts (`*.js`, named by file stem), loaded at start.
     pub scripts_dir: Option<PathBuf>,
     /// Milliseconds a custom handler may run before it is stopped.
@@ -259,6 +262,7 @@ impl Default for Config {
                 use herald_core::resources::channel::Channel::*;
                 vec![Email, Sms, Push, Voice, Whatsapp, InApp, Webhook]
             },
+            job_poll_interval_ms: 1_000,
             scripts_dir: None,
             script_timeout_ms: 2_000,
             script_memory_mb: 32,

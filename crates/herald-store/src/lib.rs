@@ -13,13 +13,13 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, TenantRecord, Upserted};
+pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, JobOutcome, TenantRecord, Upserted};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use herald_core::Invalid;
 use herald_core::document::Document;
-use herald_core::job::{Job, JobKind};
+use herald_core::job::{ClaimedJob, Job, JobKind};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use jiff::Timestamp;
@@ -118,6 +118,20 @@ pub trait Store: Send + Sync + 'static {
     async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError>;
     /// A tenant's jobs of one kind, by due time.
     async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError>;
+    /// Claims up to `limit` jobs of `kinds`, of any tenant, that are due at `now` (pending,
+    /// or running with a lease that ran out), earliest first: they become `running` with a
+    /// lease until `lease_until` and one more attempt. Several workers (and instances, on
+    /// PostgreSQL) never claim the same job at once.
+    async fn claim_due_jobs(
+        &self,
+        kinds: &[JobKind],
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+    /// Marks a claimed job `done`, `failed` (with its error) or `pending` again (due at
+    /// `retry_at`, with its error); a job no longer `running` is left as it is.
+    async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

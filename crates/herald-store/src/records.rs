@@ -84,3 +84,14 @@ pub enum Committed {
     /// is the response it got.
     Duplicate(Value),
 }
+
+/// How a claimed job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobOutcome {
+    /// It did its work.
+    Done,
+    /// It will never succeed.
+    Failed(String),
+    /// Try again at this time.
+    Retry(Timestamp, String),
+}

@@ -7,7 +7,7 @@ use herald_core::document::Document;
 use herald_core::job::{Job, JobKind, JobStatus};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
-use herald_store::{ApiKeyRecord, Committed, Dedup, EventCommit, Store, StoreError, TenantRecord, Upserted};
+use herald_store::{ApiKeyRecord, Committed, Dedup, EventCommit, JobOutcome, Store, StoreError, TenantRecord, Upserted};
 use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;
 use libtest_mimic::Arguments;
@@ -47,6 +47,8 @@ const CASES: &[(&str, Case)] = cases![
     duplicate_events_within_the_window_write_nothing,
     failed_event_commits_write_nothing,
     concurrent_commits_share_transactions_without_mixing_outcomes,
+    due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
+    concurrent_claimers_never_share_a_job,
 ];
 
 fn main() {
@@ -490,4 +492,84 @@ async fn futures_outcomes(
         outcomes.push(handle.await.unwrap());
     }
     outcomes
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap()
+}
+
+async fn due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease(store: Arc<dyn Store>) {
+    let jobs = vec![
+        job(1, JobKind::Reminder, 1_000),
+        job(2, JobKind::Reminder, 2_000),
+        job(3, JobKind::Reminder, 5_000),
+        job(4, JobKind::Delivery, 0),
+        job(5, JobKind::Reminder, 100),
+    ];
+    store.commit_event("clinic-a", EventCommit { jobs, aborted_jobs: vec!["job-5".into()], ..EventCommit::default() }).await.unwrap();
+    store.commit_event("clinic-b", EventCommit { jobs: vec![job(6, JobKind::Reminder, 1_500)], ..EventCommit::default() }).await.unwrap();
+    let ids = |claimed: &[herald_core::job::ClaimedJob]| {
+        claimed.iter().map(|c| (c.tenant.clone(), c.job.id.clone(), c.job.attempts)).collect::<Vec<_>>()
+    };
+    let first = store.claim_due_jobs(&[JobKind::Reminder], at(2_500), at(60_000), 10).await.unwrap();
+    assert_eq!(
+        ids(&first),
+        [
+            ("clinic-a".to_string(), "job-1".to_string(), 1),
+            ("clinic-b".to_string(), "job-6".to_string(), 1),
+            ("clinic-a".to_string(), "job-2".to_string(), 1)
+        ],
+        "due reminders of every tenant, earliest first; the aborted one and the delivery are not claimed"
+    );
+    assert!(first.iter().all(|c| c.job.status == JobStatus::Running));
+    assert!(
+        store.claim_due_jobs(&[JobKind::Reminder], at(2_500), at(60_000), 10).await.unwrap().is_empty(),
+        "claimed jobs are not claimed again"
+    );
+    store.settle_job("clinic-a", "job-1", JobOutcome::Done).await.unwrap();
+    store.settle_job("clinic-a", "job-2", JobOutcome::Retry(at(6_000), "provider down".into())).await.unwrap();
+    store.settle_job("clinic-b", "job-6", JobOutcome::Failed("recipient gone".into())).await.unwrap();
+    store.settle_job("clinic-b", "job-1", JobOutcome::Done).await.unwrap();
+    let statuses = |tenant: &'static str| {
+        let store = store.clone();
+        async move { store.list_jobs(tenant, JobKind::Reminder).await.unwrap().into_iter().map(|j| (j.id, j.status)).collect::<Vec<_>>() }
+    };
+    assert_eq!(statuses("clinic-b").await, [("job-6".to_string(), JobStatus::Failed)]);
+    let second = store.claim_due_jobs(&[JobKind::Reminder], at(5_500), at(7_000), 10).await.unwrap();
+    assert_eq!(ids(&second), [("clinic-a".to_string(), "job-3".to_string(), 1)], "the retried job waits for its new time");
+    let third = store.claim_due_jobs(&[JobKind::Reminder], at(7_500), at(60_000), 10).await.unwrap();
+    assert_eq!(
+        ids(&third),
+        [("clinic-a".to_string(), "job-3".to_string(), 2), ("clinic-a".to_string(), "job-2".to_string(), 2)],
+        "a job whose lease ran out is claimed again"
+    );
+    assert_eq!(store.claim_due_jobs(&[JobKind::Delivery], at(0), at(1), 10).await.unwrap().len(), 1);
+}
+
+async fn concurrent_claimers_never_share_a_job(store: Arc<dyn Store>) {
+    let jobs: Vec<Job> = (0..40).map(|n| job(n, JobKind::Reminder, i64::from(n))).collect();
+    store.commit_event("clinic-a", EventCommit { jobs, ..EventCommit::default() }).await.unwrap();
+    let claimers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store.claim_due_jobs(&[JobKind::Reminder], at(1_000), at(60_000), 3).await.unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(claimed.into_iter().map(|c| c.job.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (40, 40), "every job claimed exactly once");
 }

@@ -24,6 +24,8 @@ cases![
     schemas_and_bad_events_are_refused_and_logged,
     event_setting_changes_apply_at_once_on_every_instance,
     custom_handlers_run_sandboxed_with_the_utility_api,
+    reminders_fire_once_at_their_time_and_never_when_aborted,
+    plan_reminders_fire_day_after_day_until_the_plan_ends,
 ];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
@@ -470,4 +472,47 @@ async fn custom_handlers_run_sandboxed_with_the_utility_api(app: TestApp) {
     }
     let (status, _) = app.emit(json!({"name": lab, "payload": {"patientId": "patient-2"}})).await;
     assert_eq!(status, StatusCode::OK, "the server carries on after a runaway script");
+}
+
+async fn reminders_fire_once_at_their_time_and_never_when_aborted(app: TestApp) {
+    users(&app).await;
+    appointment_settings(&app).await;
+    setting(&app, json!({"eventName": "AM/AppointmentReminder/v1", "group": "patients", "channels": ["sms"], "templateName": "reminder", "reminders": ["P1D", "PT2H"]})).await;
+    let start = at(&app, 72);
+    let (status, _) = app.emit(json!({"name": CREATED, "key": "appointment-r", "payload": appointment(start, &["patient-1"])})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.scheduler.run_due().await.unwrap(), 0, "nothing is due yet");
+    assert_eq!(app.advance_and_run(SignedDuration::from_hours(48)).await, 1, "the day-before reminder fires at its time");
+    assert_eq!(app.scheduler.run_due().await.unwrap(), 0, "and only once");
+    let (_, fired) = app.get("/events/?source=timer", &app.admin_key).await;
+    assert_eq!((fired[0]["name"].as_str(), fired[0]["status"].as_str()), (Some("AM/AppointmentReminder/v1"), Some("PROCESSED")));
+    let (_, sent) = app.get(&format!("/notifications/?event._id={}", fired[0]["_id"].as_str().unwrap()), &app.admin_key).await;
+    assert_eq!(messages(for_recipient(&sent, "patient-1")), [triple("sms", "reminder", "queued")]);
+
+    let (status, _) =
+        app.emit(json!({"name": "AM/AppointmentDeleted/v1", "key": "appointment-r", "payload": appointment(start, &["patient-1"])})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.advance_and_run(SignedDuration::from_hours(30)).await, 0, "aborted reminders never fire");
+    let statuses: Vec<JobStatus> = reminder_jobs(&app).await.into_iter().map(|j| j.status).collect();
+    assert_eq!(statuses, [JobStatus::Done, JobStatus::Aborted, JobStatus::Aborted]);
+}
+
+async fn plan_reminders_fire_day_after_day_until_the_plan_ends(app: TestApp) {
+    users(&app).await;
+    setting(&app, json!({"eventName": "TMM/TherapyCreated/v1", "user": "patient-1", "channels": ["email"], "templateName": "therapy", "reminders": ["PT1H"]})).await;
+    setting(&app, json!({"eventName": "TMM/TherapyReminder/v1", "user": "patient-1", "channels": ["sms"], "templateName": "take-your-pills", "reminders": ["PT1H"]})).await;
+    let mut therapy = plan("Therapy", json!(["day"]));
+    therapy["doctorId"] = json!("");
+    let (status, _) = app.emit(json!({"name": "TMM/TherapyCreated/v1", "key": "therapy-9", "payload": therapy})).await;
+    assert_eq!(status, StatusCode::OK);
+    let first: Timestamp = "2027-01-19T23:00:00Z".parse().unwrap();
+    app.clock.advance(SignedDuration::from_secs(first.as_second() - app.now().as_second()));
+    let mut fired = 0;
+    for _ in 0..6 {
+        fired += app.scheduler.run_due().await.unwrap();
+        app.clock.advance(SignedDuration::from_hours(24));
+    }
+    assert_eq!(fired, 4, "one reminder for each of the four plan days (20 to 23 January), then none");
+    let (_, sms) = app.get("/notifications/count?event.name=TMM%2FTherapyReminder%2Fv1", &app.admin_key).await;
+    assert_eq!(sms, json!(4));
 }

@@ -6,7 +6,7 @@ use herald_server::config::{AuthConfig, JwtAlgorithm, JwtConfig, Secret};
 use herald_server::{App, Config};
 use herald_store::Store;
 use herald_testkit::Backend;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -40,6 +40,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The configuration the app runs with, for starting a second instance on its database.
     pub config: Config,
+    /// The timed-job runner (its polling is off in tests: they run what is due by hand).
+    pub scheduler: herald_engine::scheduler::Scheduler,
 }
 
 pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
@@ -52,9 +54,10 @@ pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
         let base = format!("http://{}", app.local_addr());
         let admin_key = app.bootstrap_key().expect("a fresh database gets a default tenant").secret.clone();
         let store = app.store();
+        let scheduler = app.scheduler();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
-        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config }).await;
+        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config, scheduler }).await;
         shutdown.cancel();
         server.await.expect("the server task ends").expect("the server stops cleanly");
         drop(database);
@@ -74,6 +77,7 @@ pub fn test_config(database_url: &str) -> Config {
         scripts_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/handlers").into()),
         script_timeout_ms: 300,
         script_memory_mb: 16,
+        job_poll_interval_ms: 0,
         auth: AuthConfig {
             jwt: Some(JwtConfig {
                 algorithm: JwtAlgorithm::HS256,
@@ -155,6 +159,12 @@ impl TestApp {
         let stop = app.shutdown_token();
         tokio::spawn(app.run_until_stopped());
         (base, stop)
+    }
+
+    /// Moves the clock forward and runs the timed jobs that became due; returns how many ran.
+    pub async fn advance_and_run(&self, by: SignedDuration) -> usize {
+        self.clock.advance(by);
+        self.scheduler.run_due().await.expect("due jobs run")
     }
 
     /// The current time of the app's clock.

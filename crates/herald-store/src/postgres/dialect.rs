@@ -12,6 +12,8 @@ fn path_bind(path: &FieldPath) -> Bind {
 }
 
 impl Dialect for PostgresDialect {
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {

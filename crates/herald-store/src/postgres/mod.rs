@@ -32,6 +32,7 @@ impl PostgresStore {
             (2, "events", include_str!("../../migrations/postgres/0002_events.sql")),
             (3, "lookup keys", include_str!("../../migrations/postgres/0003_lookup_keys.sql")),
             (4, "drop expression index", include_str!("../../migrations/postgres/0004_drop_expression_index.sql")),
+            (5, "job leases", include_str!("../../migrations/postgres/0005_job_leases.sql")),
         ])
     }
 }

@@ -15,6 +15,9 @@ pub(crate) trait Dialect {
     fn body_sort_key(sql: &mut Sql, path: &FieldPath);
     /// Where missing values go when sorting: MongoDB puts them first when ascending.
     fn nulls(direction: Direction) -> &'static str;
+    /// What makes a claim skip rows another worker holds (nothing where one writer excludes
+    /// the others anyway).
+    const SKIP_LOCKED: &'static str;
 }
 
 fn column(field: SystemField) -> &'static str {

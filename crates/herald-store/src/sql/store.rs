@@ -55,7 +55,9 @@ macro_rules! sql_store {
             use crate::sql::{Bind, Sql, push_filter, push_order};
             use crate::sql::store::{MAX_BATCH, PendingCommit};
             use crate::{Committed, EventCommit};
-            use herald_core::job::{Job, JobKind, JobStatus};
+            use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
+            use crate::JobOutcome;
+            use crate::sql::Dialect;
             use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
             use herald_core::access::Role;
@@ -550,6 +552,41 @@ macro_rules! sql_store {
                 let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
                 self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
                 answer.await.map_err(|_| StoreError::Closed)?
+            }
+
+            async fn claim_due_jobs(&self, kinds: &[JobKind], now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
+                if kinds.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
+                sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
+                sql.push(" WHERE seq IN (SELECT seq FROM jobs WHERE kind IN ");
+                sql.push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
+                let now_bind = Bind::Int(millis(now));
+                sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
+                sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                sql.push(") RETURNING tenant_id, id, kind, due_ms, status, payload, attempts");
+                let rows = query(&sql).fetch_all(&self.pool).await?;
+                let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
+                claimed.sort_by_key(|c| c.job.due_at);
+                Ok(claimed)
+            }
+
+            async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
+                let (status, due, error) = match outcome {
+                    JobOutcome::Done => ("done", None, None),
+                    JobOutcome::Failed(error) => ("failed", None, Some(error)),
+                    JobOutcome::Retry(at, error) => ("pending", Some(millis(at)), Some(error)),
+                };
+                sqlx::query("UPDATE jobs SET status = $1, due_ms = COALESCE($2, due_ms), last_error = $3, lease_ms = NULL WHERE tenant_id = $4 AND id = $5 AND status = 'running'")
+                    .bind(status)
+                    .bind(due)
+                    .bind(error)
+                    .bind(tenant)
+                    .bind(job_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {

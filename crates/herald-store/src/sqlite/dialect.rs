@@ -19,6 +19,8 @@ impl SqliteDialect {
 }
 
 impl Dialect for SqliteDialect {
+    const SKIP_LOCKED: &'static str = "";
+
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {

@@ -45,6 +45,7 @@ impl SqliteStore {
             (2, "events", include_str!("../../migrations/sqlite/0002_events.sql")),
             (3, "lookup keys", include_str!("../../migrations/sqlite/0003_lookup_keys.sql")),
             (4, "drop expression index", include_str!("../../migrations/sqlite/0004_drop_expression_index.sql")),
+            (5, "job leases", include_str!("../../migrations/sqlite/0005_job_leases.sql")),
         ])
     }
 }
