@@ -13,6 +13,7 @@ pub mod invalid;
 pub mod job;
 pub mod notification;
 pub mod query;
+pub mod render;
 pub mod resources;
 pub mod rules;
 pub mod secrets;

@@ -6,7 +6,7 @@ use crate::auth::EndUserAuth;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::observability::{REQUEST_ID_HEADER, RandomRequestId, record_metrics, route_of};
-use crate::state::AppState;
+use crate::state::{AppState, Inner};
 use crate::{keyring, routes};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
@@ -17,6 +17,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::scheduler::Scheduler;
+use herald_engine::templates::Previews;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::user_settings::UserSettings;
 use herald_scripting::{ScriptLimits, Scripts};
@@ -93,15 +94,16 @@ impl App {
             };
             (config.amqp.broker(url.expose()), Arc::new(sink))
         });
-        let state = AppState::new(
-            store.clone(),
-            documents.clone(),
+        let state = AppState::new(Inner {
+            store: store.clone(),
+            documents: documents.clone(),
             events,
-            UserSettings::new(store.clone(), documents, config.active_channels.clone()),
+            user_settings: UserSettings::new(store.clone(), documents.clone(), config.active_channels.clone()),
+            previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             end_users,
             clock,
-            serde_json::to_value(&openapi)?,
-        );
+            openapi: Arc::new(serde_json::to_value(&openapi)?),
+        });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
             .make_span_with(|request: &Request| {

@@ -33,6 +33,8 @@ pub struct Config {
     pub max_bulk_items: usize,
     /// Seconds within which an event id seen before is a duplicate (seed 02: 5 minutes).
     pub dedup_window_seconds: u64,
+    /// The locale messages use when neither the recipient nor the tenant names one.
+    pub default_locale: String,
     /// The channels this server sends on; events and user settings are limited to them.
     pub active_channels: Vec<herald_core::resources::channel::Channel>,
     /// Milliseconds between looks for due timed jobs (reminders); 0 turns the runner off (tests
@@ -258,6 +260,7 @@ impl Default for Config {
             max_page_size: 200,
             max_bulk_items: 10_000,
             dedup_window_seconds: 300,
+            default_locale: "en".into(),
             active_channels: {
                 use herald_core::resources::channel::Channel::*;
                 vec![Email, Sms, Push, Voice, Whatsapp, InApp, Webhook]

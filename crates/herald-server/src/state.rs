@@ -4,6 +4,7 @@ use crate::auth::EndUserAuth;
 use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
+use herald_engine::templates::Previews;
 use herald_engine::user_settings::UserSettings;
 use herald_store::Store;
 use std::sync::Arc;
@@ -12,28 +13,22 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-struct Inner {
-    store: Arc<dyn Store>,
-    documents: Documents,
-    events: Events,
-    user_settings: UserSettings,
-    end_users: EndUserAuth,
-    clock: Arc<dyn Clock>,
-    openapi: Arc<serde_json::Value>,
+/// Everything the state holds.
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) documents: Documents,
+    pub(crate) events: Events,
+    pub(crate) user_settings: UserSettings,
+    pub(crate) previews: Previews,
+    pub(crate) end_users: EndUserAuth,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) openapi: Arc<serde_json::Value>,
 }
 
 impl AppState {
     /// Assembles the state.
-    pub(crate) fn new(
-        store: Arc<dyn Store>,
-        documents: Documents,
-        events: Events,
-        user_settings: UserSettings,
-        end_users: EndUserAuth,
-        clock: Arc<dyn Clock>,
-        openapi: serde_json::Value,
-    ) -> Self {
-        Self(Arc::new(Inner { store, documents, events, user_settings, end_users, clock, openapi: Arc::new(openapi) }))
+    pub(crate) fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
     }
 
     /// The store.
@@ -54,6 +49,11 @@ impl AppState {
     /// End users' own settings.
     pub fn user_settings(&self) -> &UserSettings {
         &self.0.user_settings
+    }
+
+    /// Template previews.
+    pub fn previews(&self) -> &Previews {
+        &self.0.previews
     }
 
     /// End-user authentication.

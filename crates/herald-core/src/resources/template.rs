@@ -100,6 +100,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     for (i, attachment) in template.email_attachments.iter().enumerate() {
         require_non_blank(&format!("emailAttachments[{i}].file"), &attachment.file)?;
     }
+    crate::render::check(&template)?;
     Ok(to_object(&template))
 }
 

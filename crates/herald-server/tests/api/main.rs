@@ -9,14 +9,23 @@ mod events;
 mod isolation;
 mod operations;
 mod support;
+mod templates;
 mod user_settings;
 
 use herald_testkit::on_each_backend;
 use libtest_mimic::Arguments;
 use support::Case;
 
-const GROUPS: &[&[(&str, Case)]] =
-    &[crud::CASES, bad_input::CASES, isolation::CASES, operations::CASES, events::CASES, user_settings::CASES, catalogue::CASES];
+const GROUPS: &[&[(&str, Case)]] = &[
+    crud::CASES,
+    bad_input::CASES,
+    isolation::CASES,
+    operations::CASES,
+    events::CASES,
+    user_settings::CASES,
+    catalogue::CASES,
+    templates::CASES,
+];
 
 fn main() {
     let args = Arguments::from_args();

@@ -40,6 +40,7 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "DELETE /user-notification-settings/{id}",
         "GET /user/events",
         "PATCH /user/notification-settings",
+        "POST /templates/{id}/preview",
     ]
     .into_iter()
     .map(String::from)
