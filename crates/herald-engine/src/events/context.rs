@@ -217,6 +217,18 @@ impl HandlerContext {
         Ok(self.merge_notification_settings(&sorted, Some(user)))
     }
 
+    /// The settings that schedule reminders for `user`: merged like
+    /// [`HandlerContext::settings_for`] but whatever the time of day, since `hours` decide when
+    /// messages may go out, not whether a reminder exists (a reminder's own messages are
+    /// checked against `hours` when it fires).
+    pub async fn reminder_settings_for(&mut self, event_name: &str, user: &Recipient) -> Result<Vec<StoredSetting>, EngineError> {
+        let mut sorted = self.get_notification_settings(event_name, Some(user)).await?;
+        for stored in &mut sorted {
+            stored.setting.hours.clear();
+        }
+        Ok(self.merge_notification_settings(&sorted, Some(user)))
+    }
+
     /// `buildMessages`.
     pub fn build_messages(&self, settings: &[StoredSetting]) -> Vec<MessageSpec> {
         messages::build(settings)

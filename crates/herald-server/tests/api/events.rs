@@ -26,6 +26,7 @@ cases![
     custom_handlers_run_sandboxed_with_the_utility_api,
     reminders_fire_once_at_their_time_and_never_when_aborted,
     plan_reminders_fire_day_after_day_until_the_plan_ends,
+    hours_hold_messages_back_but_not_reminders,
 ];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
@@ -515,4 +516,23 @@ async fn plan_reminders_fire_day_after_day_until_the_plan_ends(app: TestApp) {
     assert_eq!(fired, 4, "one reminder for each of the four plan days (20 to 23 January), then none");
     let (_, sms) = app.get("/notifications/count?event.name=TMM%2FTherapyReminder%2Fv1", &app.admin_key).await;
     assert_eq!(sms, json!(4));
+}
+
+async fn hours_hold_messages_back_but_not_reminders(app: TestApp) {
+    users(&app).await;
+    setting(&app, json!({"eventName": CREATED, "user": "patient-2", "channels": ["email"], "templateName": "office-hours", "hours": ["12:00-13:00"], "reminders": ["P1D"]})).await;
+    let (status, answer) =
+        app.emit(json!({"name": CREATED, "key": "appointment-h", "payload": appointment(at(&app, 72), &["patient-2"])})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let notification = for_recipient(&answer["notifications"], "patient-2");
+    assert!(notification["messages"].as_array().unwrap().is_empty(), "08:00 UTC is outside 12:00-13:00");
+    assert_eq!(notification["reminders"][0]["expirationDate"], iso(at(&app, 48)), "the reminder is scheduled all the same");
+    app.clock.advance(SignedDuration::from_hours(4));
+    let (_, inside) =
+        app.emit(json!({"name": CREATED, "key": "appointment-i", "payload": appointment(at(&app, 72), &["patient-2"])})).await;
+    assert_eq!(
+        messages(for_recipient(&inside["notifications"], "patient-2")),
+        [triple("email", "office-hours", "queued")],
+        "12:00 UTC is inside"
+    );
 }

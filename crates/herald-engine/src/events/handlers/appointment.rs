@@ -100,7 +100,7 @@ async fn notify(
     let specs = context.build_messages(&settings);
     let index = context.send_messages(view, user, &specs);
     if let Some((date, appointment)) = remind_before {
-        let reminder_settings = if view.name == CREATED { settings } else { context.settings_for(CREATED, user).await? };
+        let reminder_settings = context.reminder_settings_for(CREATED, user).await?;
         let reminders = context.build_reminders(&reminder_settings, user, date);
         let reminder_view = context.event().derive(REMINDER, appointment.clone());
         context.set_reminders(index, &reminder_view, reminders);

@@ -47,7 +47,12 @@ pub(crate) async fn handle(definition: &'static Definition, context: &mut Handle
             if date <= context.now() {
                 return Err(Invalid::new("payload.start_time", "is in the past").into());
             }
-            let reminders = context.build_reminders(&settings, user, date);
+            let reminder_settings = if context.get_notification_settings(definition.name, None).await?.is_empty() {
+                settings.clone()
+            } else {
+                context.reminder_settings_for(definition.name, user).await?
+            };
+            let reminders = context.build_reminders(&reminder_settings, user, date);
             let view = event.derive(APPOINTMENT_REMINDER, payload.clone());
             context.set_reminders(index, &view, reminders);
         }

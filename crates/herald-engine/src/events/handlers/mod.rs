@@ -7,7 +7,10 @@
 //! - reminder durations always come from the settings of the *created* event (the plan or
 //!   appointment's reminder configuration), also when an update reschedules, so an update
 //!   re-creates exactly the reminders the creation set up;
-//! - reminders whose time has passed are not scheduled.
+//! - reminders whose time has passed are not scheduled;
+//! - a setting's `hours` limit when its messages go out, not whether its reminders exist: a
+//!   booking made at night still schedules its reminders (each reminder's messages meet the
+//!   reminder event's `hours` when it fires).
 
 mod appointment;
 mod catalogue;

@@ -157,7 +157,7 @@ async fn schedule_plan_reminders(
     after: Timestamp,
 ) -> Result<(), EngineError> {
     let schedule = schedule_of(plan, "payload")?;
-    let settings = context.settings_for(&kind.event(Step::Created), user).await?;
+    let settings = context.reminder_settings_for(&kind.event(Step::Created), user).await?;
     let mut specs: Vec<ReminderSpec> = Vec::new();
     for stored in &settings {
         for duration in &stored.setting.reminders {
