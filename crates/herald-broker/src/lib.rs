@@ -13,7 +13,7 @@ mod publish;
 
 pub use config::BrokerConfig;
 pub use consumer::run_consumer;
-pub use publish::publish;
+pub use publish::{publish, publish_to};
 
 use std::collections::BTreeMap;
 use std::fmt;

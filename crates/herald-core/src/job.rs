@@ -13,6 +13,8 @@ pub enum JobKind {
     Delivery,
     /// Emit a reminder event.
     Reminder,
+    /// A timer-service timer: call a URL or publish a message.
+    Timer,
 }
 
 impl JobKind {
@@ -21,6 +23,7 @@ impl JobKind {
         match self {
             JobKind::Delivery => "delivery",
             JobKind::Reminder => "reminder",
+            JobKind::Timer => "timer",
         }
     }
 
@@ -29,6 +32,7 @@ impl JobKind {
         match text {
             "delivery" => Some(JobKind::Delivery),
             "reminder" => Some(JobKind::Reminder),
+            "timer" => Some(JobKind::Timer),
             _ => None,
         }
     }

@@ -16,6 +16,7 @@ pub mod events;
 pub mod scheduler;
 pub mod templates;
 pub mod tenants;
+pub mod timers;
 pub mod user_settings;
 
 pub use error::EngineError;

@@ -16,9 +16,10 @@ use herald_core::secrets::Keyring;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
-use herald_engine::scheduler::Scheduler;
+use herald_engine::scheduler::{Scheduler, TimerOutputs};
 use herald_engine::templates::Previews;
 use herald_engine::tenants::{IssuedKey, Tenants};
+use herald_engine::timers::{AllowedHosts, Timers};
 use herald_engine::user_settings::UserSettings;
 use herald_scripting::{ScriptLimits, Scripts};
 use herald_store::Store;
@@ -83,7 +84,14 @@ impl App {
             SignedDuration::from_secs(config.dedup_window_seconds as i64),
             load_scripts(&config)?,
         );
-        let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone());
+        let allowed = AllowedHosts::new(config.timer_allowed_hosts.clone());
+        let outputs = TimerOutputs {
+            http: reqwest::Client::new(),
+            allowed: allowed.clone(),
+            amqp: config.amqp_url.as_ref().map(|url| config.amqp.broker(url.expose())),
+        };
+        let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs);
+        let timers = Timers::new(store.clone(), clock.clone(), allowed);
         let job_poll = (config.job_poll_interval_ms > 0).then(|| std::time::Duration::from_millis(config.job_poll_interval_ms));
         let consumer = config.amqp_url.as_ref().map(|url| {
             let sink = EventSink {
@@ -100,6 +108,7 @@ impl App {
             events,
             user_settings: UserSettings::new(store.clone(), documents.clone(), config.active_channels.clone()),
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
+            timers,
             end_users,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),

@@ -40,6 +40,9 @@ pub struct Config {
     /// Milliseconds between looks for due timed jobs (reminders); 0 turns the runner off (tests
     /// drive it by hand with a manual clock).
     pub job_poll_interval_ms: u64,
+    /// Hosts `rest` timers may call (`host` or `host:port`); none by default, so timers never
+    /// reach internal addresses unless configured to.
+    pub timer_allowed_hosts: Vec<String>,
     /// Folder of custom handler scripts (`*.js`, named by file stem), loaded at start.
     pub scripts_dir: Option<PathBuf>,
     /// Milliseconds a custom handler may run before it is stopped.
@@ -266,6 +269,7 @@ impl Default for Config {
                 vec![Email, Sms, Push, Voice, Whatsapp, InApp, Webhook]
             },
             job_poll_interval_ms: 1_000,
+            timer_allowed_hosts: Vec::new(),
             scripts_dir: None,
             script_timeout_ms: 2_000,
             script_memory_mb: 32,

@@ -5,6 +5,7 @@ use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::templates::Previews;
+use herald_engine::timers::Timers;
 use herald_engine::user_settings::UserSettings;
 use herald_store::Store;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub(crate) struct Inner {
     pub(crate) events: Events,
     pub(crate) user_settings: UserSettings,
     pub(crate) previews: Previews,
+    pub(crate) timers: Timers,
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
@@ -54,6 +56,11 @@ impl AppState {
     /// Template previews.
     pub fn previews(&self) -> &Previews {
         &self.0.previews
+    }
+
+    /// The timer service.
+    pub fn timers(&self) -> &Timers {
+        &self.0.timers
     }
 
     /// End-user authentication.

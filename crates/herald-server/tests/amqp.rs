@@ -26,6 +26,7 @@ type Case = fn(Harness) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 const CASES: &[(&str, Case, bool)] = &[
     ("events_over_rabbitmq_produce_the_same_notifications_as_over_http", |h| Box::pin(same_notifications(h)), false),
     ("refused_messages_are_dead_lettered_with_the_reason", |h| Box::pin(dead_letters(h)), false),
+    ("an_amqp_timer_publishes_to_its_exchange", |h| Box::pin(amqp_timer(h)), false),
     ("a_broker_restart_loses_nothing", |h| Box::pin(broker_restart(h)), true),
 ];
 
@@ -254,4 +255,22 @@ async fn broker_restart(h: Harness) {
     }
     h.until("/events/count?source=amqp", json!(40)).await;
     h.until("/events/count?status=PROCESSED", json!(40)).await;
+}
+
+async fn amqp_timer(h: Harness) {
+    h.setup().await;
+    let mut event = h.appointment("appointment-timer");
+    event["name"] = json!("AM/AppointmentCreated/v1");
+    let timer = json!({"payload": event, "startDate": herald_core::document::format_timestamp(h.start), "expirationIntervalMs": 0, "applicantService": "tests",
+        "outputMode": {"type": "amqp", "exchange": h.broker.exchange, "routingKey": "AM/AppointmentCreated/v1"}});
+    let scheduled = h.call(reqwest::Method::POST, "/schedule", Some(timer)).await;
+    let id = scheduled["expirationId"].as_str().unwrap().to_string();
+    h.until("/events/count?source=amqp&status=PROCESSED", json!(1)).await;
+    let expired = tokio::time::timeout(Duration::from_secs(30), async {
+        while h.call(reqwest::Method::GET, &format!("/expirations/{id}"), None).await["expirationStatus"]["id"] != 1 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    })
+    .await;
+    assert!(expired.is_ok(), "the timer is marked expired once published");
 }

@@ -116,6 +116,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes everything one event produced in one transaction, unless its sender id was
     /// committed within the dedup window (then nothing is written).
     async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError>;
+    /// One of a tenant's jobs.
+    async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError>;
     /// A tenant's jobs of one kind, by due time.
     async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError>;
     /// Claims up to `limit` jobs of `kinds`, of any tenant, that are due at `now` (pending,

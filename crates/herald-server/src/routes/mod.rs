@@ -11,6 +11,7 @@ mod notification_settings;
 mod notifications;
 mod openapi;
 mod templates;
+mod timers;
 mod user_settings;
 mod users;
 
@@ -30,5 +31,6 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(notifications::router())
         .merge(user_settings::router())
+        .merge(timers::router())
         .merge(health::router())
 }

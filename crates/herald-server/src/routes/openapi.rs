@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Events in, and the events log"),
         (name = "notifications", description = "What each event produced, per recipient"),
         (name = "user", description = "An end user's own settings (user token)"),
+        (name = "timers", description = "The timer service: payloads delivered later"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

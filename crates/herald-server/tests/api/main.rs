@@ -10,6 +10,7 @@ mod isolation;
 mod operations;
 mod support;
 mod templates;
+mod timers;
 mod user_settings;
 
 use herald_testkit::on_each_backend;
@@ -25,6 +26,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     user_settings::CASES,
     catalogue::CASES,
     templates::CASES,
+    timers::CASES,
 ];
 
 fn main() {

@@ -41,6 +41,9 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /user/events",
         "PATCH /user/notification-settings",
         "POST /templates/{id}/preview",
+        "POST /schedule",
+        "POST /abort",
+        "GET /expirations/{id}",
     ]
     .into_iter()
     .map(String::from)

@@ -78,6 +78,7 @@ pub fn test_config(database_url: &str) -> Config {
         script_timeout_ms: 300,
         script_memory_mb: 16,
         job_poll_interval_ms: 0,
+        timer_allowed_hosts: vec!["127.0.0.1".into()],
         auth: AuthConfig {
             jwt: Some(JwtConfig {
                 algorithm: JwtAlgorithm::HS256,

@@ -589,6 +589,15 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+                let row = sqlx::query("SELECT id, kind, due_ms, status, payload, attempts FROM jobs WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(job_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(job).transpose()
+            }
+
             async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {
                 let rows = sqlx::query("SELECT id, kind, due_ms, status, payload, attempts FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY due_ms, seq")
                     .bind(tenant)
