@@ -17,6 +17,7 @@ pub mod render;
 pub mod resources;
 pub mod rules;
 pub mod secrets;
+pub mod send;
 pub mod timer;
 pub mod values;
 

@@ -68,6 +68,31 @@ pub struct Message {
     /// Why it was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Content given inline (`POST /send` with `messageTitle`/`messageContent`) instead of a
+    /// template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<InlineContent>,
+}
+
+/// A message's own title and body, rendered like a template's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InlineContent {
+    /// Title (email subject, push title).
+    pub title: String,
+    /// Body (every channel).
+    pub body: String,
+}
+
+impl Message {
+    /// A message of `template_name` on `channel` for `user`: `queued`, or `skipped` with the
+    /// reason when the user has no address for the channel.
+    pub fn for_recipient(user: &crate::resources::user::User, channel: Channel, template_name: &str) -> Self {
+        let (status, reason) = match user.address_for(channel) {
+            Ok(()) => (MessageStatus::Queued, None),
+            Err(reason) => (MessageStatus::Skipped, Some(reason.to_string())),
+        };
+        Self { status, channel, template_name: template_name.to_string(), reason, content: None }
+    }
 }
 
 /// Where a reminder is in its life.

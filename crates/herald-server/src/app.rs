@@ -109,6 +109,7 @@ impl App {
             user_settings: UserSettings::new(store.clone(), documents.clone(), config.active_channels.clone()),
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             timers,
+            active_channels: config.active_channels.clone(),
             end_users,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),

@@ -22,6 +22,7 @@ pub(crate) struct Inner {
     pub(crate) user_settings: UserSettings,
     pub(crate) previews: Previews,
     pub(crate) timers: Timers,
+    pub(crate) active_channels: Vec<herald_core::resources::channel::Channel>,
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
@@ -56,6 +57,11 @@ impl AppState {
     /// Template previews.
     pub fn previews(&self) -> &Previews {
         &self.0.previews
+    }
+
+    /// The channels this server sends on.
+    pub fn active_channels(&self) -> &[herald_core::resources::channel::Channel] {
+        &self.0.active_channels
     }
 
     /// The timer service.

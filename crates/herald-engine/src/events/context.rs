@@ -101,6 +101,8 @@ pub struct HandlerContext {
     supported_channels: Option<Vec<Channel>>,
     settings: HashMap<String, Vec<StoredSetting>>,
     notifications: Vec<Notification>,
+    /// When the messages are delivered; at once when `None`.
+    deliver_at: Option<Timestamp>,
     commit: EventCommit,
 }
 
@@ -122,6 +124,7 @@ impl HandlerContext {
             supported_channels,
             settings: HashMap::new(),
             notifications: Vec::new(),
+            deliver_at: None,
             commit: EventCommit::default(),
         }
     }
@@ -238,23 +241,7 @@ impl HandlerContext {
     /// `queued` (with its delivery job) or `skipped` when the user has no address for the
     /// channel. Returns the notification's index, for reminders to join it.
     pub fn send_messages(&mut self, event: &EventView, user: &Recipient, specs: &[MessageSpec]) -> usize {
-        let messages = specs
-            .iter()
-            .map(|spec| match user.user.address_for(spec.channel) {
-                Ok(()) => Message {
-                    status: MessageStatus::Queued,
-                    channel: spec.channel,
-                    template_name: spec.template_name.clone(),
-                    reason: None,
-                },
-                Err(reason) => Message {
-                    status: MessageStatus::Skipped,
-                    channel: spec.channel,
-                    template_name: spec.template_name.clone(),
-                    reason: Some(reason.to_string()),
-                },
-            })
-            .collect();
+        let messages = specs.iter().map(|spec| Message::for_recipient(&user.user, spec.channel, &spec.template_name)).collect();
         self.notifications.push(Notification {
             event: event.reference(),
             recipient: Some(user.user.id.clone()),
@@ -350,6 +337,21 @@ impl HandlerContext {
         Ok(())
     }
 
+    /// Delivers this event's messages at `at` instead of at once.
+    pub fn deliver_at(&mut self, at: Timestamp) {
+        self.deliver_at = Some(at);
+    }
+
+    /// Adds a notification built elsewhere (`POST /send`).
+    pub fn push_notification(&mut self, notification: Notification) {
+        self.notifications.push(notification);
+    }
+
+    /// The arrived event as notifications refer to it.
+    pub fn event_reference(&self) -> EventRef {
+        self.event.reference()
+    }
+
     /// Records a recipient the event names but the directory does not know.
     pub fn record_unknown_recipient(&mut self, event: &EventView, user_id: &str) {
         let failure = herald_core::notification::Failure { message: "the recipient is not in the users directory".into() };
@@ -385,7 +387,7 @@ impl HandlerContext {
                     self.commit.jobs.push(Job {
                         id: new_document_id(self.now),
                         kind: JobKind::Delivery,
-                        due_at: self.now,
+                        due_at: self.deliver_at.unwrap_or(self.now),
                         status: JobStatus::Pending,
                         payload,
                         attempts: 0,

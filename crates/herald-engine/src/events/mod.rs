@@ -20,6 +20,7 @@ mod context;
 pub mod custom;
 mod handlers;
 mod schemas;
+mod send;
 mod utilities;
 
 pub use context::{HandlerContext, Recipient};

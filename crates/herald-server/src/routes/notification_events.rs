@@ -27,6 +27,18 @@ async fn emit(State(state): State<AppState>, caller: ServiceCaller, JsonBody(bod
     Ok(Json(state.events().ingest(&caller.actor(), EventSource::Http, body).await?))
 }
 
+/// Sends a message by hand (seed 03): `channels`, `recipients` and/or `clusters`, `templateId`
+/// or `messageTitle` + `messageContent`, `data`, `emailCarbonCopies`, `emailBlindCarbonCopies`
+/// (invalid addresses are ignored), `emailSender`, `scheduledAt`. Answers once the messages are
+/// queued, with the failures known at acceptance.
+#[utoipa::path(post, path = "/send", tag = "events", request_body = Object, security(("apiKey" = [])), responses(
+    (status = 200, description = "Queued; failures known at acceptance", body = Object),
+    (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn send(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    require(&caller, Permission::Send)?;
+    Ok(Json(state.events().send(&caller.actor(), body, state.active_channels()).await?))
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(emit))
+    OpenApiRouter::new().routes(routes!(emit)).routes(routes!(send))
 }

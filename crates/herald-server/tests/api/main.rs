@@ -8,6 +8,7 @@ mod crud;
 mod events;
 mod isolation;
 mod operations;
+mod send;
 mod support;
 mod templates;
 mod timers;
@@ -27,6 +28,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     catalogue::CASES,
     templates::CASES,
     timers::CASES,
+    send::CASES,
 ];
 
 fn main() {

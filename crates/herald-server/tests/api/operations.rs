@@ -42,6 +42,7 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "PATCH /user/notification-settings",
         "POST /templates/{id}/preview",
         "POST /schedule",
+        "POST /send",
         "POST /abort",
         "GET /expirations/{id}",
     ]

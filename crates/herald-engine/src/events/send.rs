@@ -1,0 +1,110 @@
+//! `POST /send` (seed 03) through the engine: the recipients (users by id, or the users of
+//! clusters) get one message per channel — with the template or with the inline content —
+//! queued for delivery now or at `scheduledAt`, committed like an event's notifications and
+//! recorded in the events log as `Herald/Send/v1`. The answer lists the failures known at
+//! acceptance: unknown recipients, channels a recipient has no address for, WhatsApp without
+//! a template name.
+
+use super::Events;
+use super::context::{EventView, HandlerContext};
+use crate::EngineError;
+use crate::documents::Actor;
+use herald_core::Invalid;
+use herald_core::event::{EventSource, EventStatus, IncomingEvent};
+use herald_core::id::new_document_id;
+use herald_core::notification::{InlineContent, Message, MessageStatus, Notification};
+use herald_core::resources::Collection;
+use herald_core::resources::channel::Channel;
+use herald_core::rules::recipients::RecipientQuery;
+use herald_core::send::SendRequest;
+use serde_json::{Value, json};
+
+/// The event name sends are recorded under.
+pub const SEND_EVENT: &str = "Herald/Send/v1";
+
+/// The WhatsApp error seed 03 shows.
+const WHATSAPP_WITHOUT_TEMPLATE: &str = "Error: Missing required template name for WhatsApp message";
+
+impl Events {
+    /// Queues a send; answers `{"failures": [{"userId", "channel", "error"}]}`.
+    pub async fn send(&self, actor: &Actor, body: Value, active: &[Channel]) -> Result<Value, EngineError> {
+        let request = SendRequest::parse(body, active)?;
+        if !request.email_attachments.is_empty() {
+            return Err(Invalid::new("emailAttachments[0]", "is not a stored file (attachments need the files service)").into());
+        }
+        let (template_name, whatsapp_ready) = match &request.template_id {
+            Some(id) => {
+                let found = if herald_core::id::is_document_id(id) {
+                    self.store.get_document(Collection::Templates, &actor.tenant, id).await?
+                } else {
+                    None
+                };
+                let template = found.ok_or_else(|| Invalid::new("templateId", "no such template"))?;
+                let name = template.body.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                (name, template.body.get("whatsappTemplateName").is_some())
+            }
+            None => ("inline".to_string(), false),
+        };
+        let now = self.clock.now();
+        let event = IncomingEvent {
+            name: herald_core::values::EventName::parse(SEND_EVENT).expect("a valid name"),
+            id: None,
+            key: None,
+            metadata: json!({"channels": request.channels, "templateId": request.template_id, "scheduledAt": request.scheduled_at.map(herald_core::document::format_timestamp),
+                "emailCarbonCopies": request.email_carbon_copies, "emailBlindCarbonCopies": request.email_blind_carbon_copies, "emailSender": request.email_sender})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+            payload: request.data.clone(),
+        };
+        let (event_doc_id, sender_id) = (new_document_id(now), event.id_or_new());
+        let view = EventView::new(event_doc_id.clone(), sender_id.clone(), &event);
+        let mut context = HandlerContext::new(self.store.clone(), actor.clone(), now, view, None);
+        if let Some(at) = request.scheduled_at {
+            context.deliver_at(at);
+        }
+        let mut users = context.get_recipients(&RecipientQuery::ids(request.recipients.iter().cloned())).await?;
+        if !request.clusters.is_empty() {
+            let clustered =
+                context.get_recipients(&RecipientQuery { clusters: request.clusters.clone(), ..RecipientQuery::default() }).await?;
+            users.extend(clustered.into_iter().filter(|c| !request.recipients.contains(&c.user.id)));
+        }
+        let mut failures = Vec::new();
+        for id in request.recipients.iter().filter(|id| !users.iter().any(|u| &u.user.id == *id)) {
+            for channel in &request.channels {
+                failures.push(json!({"userId": id, "channel": channel, "error": "the recipient is not in the users directory"}));
+            }
+        }
+        let content = request.inline.as_ref().map(|(title, body)| InlineContent { title: title.clone(), body: body.clone() });
+        for user in &users {
+            let messages: Vec<Message> = request
+                .channels
+                .iter()
+                .map(|channel| {
+                    let mut message = Message::for_recipient(&user.user, *channel, &template_name);
+                    if *channel == Channel::Whatsapp && !whatsapp_ready {
+                        message.status = MessageStatus::Skipped;
+                        message.reason = Some(WHATSAPP_WITHOUT_TEMPLATE.into());
+                    }
+                    message.content = content.clone();
+                    message
+                })
+                .collect();
+            for message in messages.iter().filter(|m| m.status == MessageStatus::Skipped) {
+                failures.push(json!({"userId": user.user.id, "channel": message.channel, "error": message.reason}));
+            }
+            context.push_notification(Notification {
+                event: context.event_reference(),
+                recipient: Some(user.user.id.clone()),
+                messages,
+                reminders: Vec::new(),
+                failures: Vec::new(),
+            });
+        }
+        let (notifications, mut commit) = context.finish();
+        commit.event = Some(self.event_document(actor, &event_doc_id, &sender_id, &event, EventSource::Http, EventStatus::Processed, &[]));
+        commit.notifications = notifications;
+        self.store.commit_event(&actor.tenant, commit).await?;
+        Ok(json!({"failures": failures}))
+    }
+}

@@ -1,0 +1,107 @@
+//! `POST /send` (seed 03): messages queued for users or clusters, with a template or inline
+//! content, now or later; the failures known at acceptance; bad requests queue nothing.
+
+use crate::support::{TestApp, assert_error, cases};
+use herald_core::job::JobKind;
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+cases![sends_queue_messages_and_report_known_failures, scheduled_sends_wait_and_bad_sends_queue_nothing];
+
+async fn directory(app: &TestApp) {
+    for user in [
+        json!({"id": "p-1", "emailAddress": "p1@example.org", "phoneNumber": "+390600000001", "clusters": ["north"]}),
+        json!({"id": "p-2", "emailAddress": "p2@example.org", "clusters": ["north"]}),
+        json!({"id": "p-3", "phoneNumber": "+390600000003", "clusters": ["south"]}),
+    ] {
+        app.create("users", &app.admin_key, user).await;
+    }
+}
+
+async fn sends_queue_messages_and_report_known_failures(app: TestApp) {
+    directory(&app).await;
+    let template = app
+        .create(
+            "templates",
+            &app.admin_key,
+            json!({"name": "results", "emailTitle": "Results", "emailMessage": "Ready", "smsMessage": "Ready"}),
+        )
+        .await;
+    let (status, answer) = app.post("/send", &app.admin_key, json!({"channels": ["email", "sms", "whatsapp"], "recipients": ["p-3", "ghost"], "clusters": ["north"], "templateId": template})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let failures: Vec<(String, String, String)> = answer["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["userId"].as_str().unwrap().into(), f["channel"].as_str().unwrap().into(), f["error"].as_str().unwrap().into()))
+        .collect();
+    let expect = |user: &str, channel: &str, error: &str| (user.to_string(), channel.to_string(), error.to_string());
+    let whatsapp = "Error: Missing required template name for WhatsApp message";
+    for failure in [
+        expect("ghost", "email", "the recipient is not in the users directory"),
+        expect("p-3", "email", "the recipient has no email address"),
+        expect("p-3", "whatsapp", whatsapp),
+        expect("p-1", "whatsapp", whatsapp),
+        expect("p-2", "sms", "the recipient has no phone number"),
+    ] {
+        assert!(failures.contains(&failure), "{failure:?} missing from {failures:?}");
+    }
+    let (_, sent) = app.get("/notifications/?_s=recipient", &app.admin_key).await;
+    let recipients: Vec<&str> = sent.as_array().unwrap().iter().map(|n| n["recipient"].as_str().unwrap()).collect();
+    assert_eq!(recipients, ["p-1", "p-2", "p-3"], "the listed user and the cluster's users");
+    assert_eq!(app.store.list_jobs("default", JobKind::Delivery).await.unwrap().len(), 4, "p-1 email+sms, p-2 email, p-3 sms");
+
+    let (status, answer) = app
+        .post(
+            "/send",
+            &app.admin_key,
+            json!({"channels": ["sms"], "recipients": ["p-1"], "messageTitle": "Hello", "messageContent": "Hi {{user.id}}"}),
+        )
+        .await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"failures": []})));
+    let (_, mine) = app.get("/notifications/?recipient=p-1", &app.admin_key).await;
+    let inline = mine.as_array().unwrap().iter().find(|n| n["messages"][0]["templateName"] == "inline").expect("the inline send");
+    assert_eq!(inline["messages"][0]["content"], json!({"title": "Hello", "body": "Hi {{user.id}}"}));
+    let (viewer, _) = app.key("default", herald_core::access::Role::Viewer).await;
+    assert_error(
+        &app.post("/send", &viewer, json!({"channels": ["sms"], "recipients": ["p-1"], "messageTitle": "a", "messageContent": "b"})).await,
+        StatusCode::FORBIDDEN,
+        "notifications.send",
+    );
+}
+
+async fn scheduled_sends_wait_and_bad_sends_queue_nothing(app: TestApp) {
+    directory(&app).await;
+    let later: Timestamp = app.now().checked_add(SignedDuration::from_hours(3)).unwrap();
+    let (status, _) = app
+        .post("/send", &app.admin_key, json!({"channels": ["email"], "recipients": ["p-1"], "messageTitle": "Later", "messageContent": "x", "scheduledAt": herald_core::document::format_timestamp(later)}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.store.list_jobs("default", JobKind::Delivery).await.unwrap()[0].due_at, later, "delivery waits for scheduledAt");
+    let base = || json!({"channels": ["email"], "recipients": ["p-1"], "messageTitle": "t", "messageContent": "c"});
+    let with = |key: &str, value: serde_json::Value| {
+        let mut body = base();
+        body[key] = value;
+        body
+    };
+    let cases = [
+        (with("channels", json!(["in_app"])), "channels[0]"),
+        (with("recipients", json!([])), "recipients"),
+        (with("templateId", json!("000000000000000000000000")), "templateId"),
+        (json!({"channels": ["email"], "recipients": ["p-1"]}), "templateId"),
+        (with("messageTitle", json!("a\r\nBcc: x@example.org")), "messageTitle"),
+        (with("emailCarbonCopies", json!(["x@example.org\r\nBcc: y@example.org"])), "emailCarbonCopies[0]"),
+        (with("emailAttachments", json!(["report.pdf"])), "emailAttachments[0]"),
+        (with("scheduledAt", json!("tomorrow")), "scheduledAt"),
+    ];
+    for (body, field) in cases {
+        assert_error(&app.post("/send", &app.admin_key, body.clone()).await, StatusCode::BAD_REQUEST, field);
+    }
+    assert_error(
+        &app.post("/send", &app.admin_key, json!({"channels": ["email"], "recipients": ["p-1"], "templateId": "nope"})).await,
+        StatusCode::BAD_REQUEST,
+        "templateId",
+    );
+    assert_eq!(app.store.list_jobs("default", JobKind::Delivery).await.unwrap().len(), 1, "refused sends queue nothing");
+}
