@@ -21,6 +21,12 @@ pub enum EngineError {
     /// Others kept changing the same document; the caller may retry.
     #[error("the {0} is being changed concurrently; retry")]
     Contended(&'static str),
+    /// The request is well-formed but cannot be honoured as it stands (422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Another request holds what this one needs; retry shortly (409).
+    #[error("{0}")]
+    Busy(&'static str),
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -13,6 +13,7 @@ pub mod access;
 pub mod documents;
 mod error;
 pub mod events;
+pub mod idempotency;
 pub mod scheduler;
 pub mod templates;
 pub mod tenants;

@@ -16,6 +16,7 @@ use herald_core::secrets::Keyring;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
+use herald_engine::idempotency::Idempotency;
 use herald_engine::scheduler::{Scheduler, TimerOutputs};
 use herald_engine::templates::Previews;
 use herald_engine::tenants::{IssuedKey, Tenants};
@@ -109,6 +110,7 @@ impl App {
             user_settings: UserSettings::new(store.clone(), documents.clone(), config.active_channels.clone()),
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             timers,
+            idempotency: Idempotency::new(store.clone(), clock.clone()),
             active_channels: config.active_channels.clone(),
             end_users,
             clock,

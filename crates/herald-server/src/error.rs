@@ -66,6 +66,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The body this error answers with.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            status_code: self.status.as_u16().to_string(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            message: self.message.clone(),
+        }
+    }
 }
 
 impl From<EngineError> for ApiError {
@@ -78,6 +87,8 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Unauthenticated(message) => ApiError::unauthorized(message),
             EngineError::Forbidden(message) => ApiError::forbidden(message),
+            EngineError::Unprocessable(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message),
+            EngineError::Busy(message) => ApiError::new(StatusCode::CONFLICT, message),
             EngineError::Store(store) => {
                 tracing::error!(error = %store, "storage failed");
                 ApiError::internal()
@@ -88,12 +99,7 @@ impl From<EngineError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            status_code: self.status.as_u16().to_string(),
-            error: self.status.canonical_reason().unwrap_or("Error").to_string(),
-            message: self.message,
-        };
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status, Json(self.body())).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

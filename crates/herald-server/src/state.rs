@@ -4,6 +4,7 @@ use crate::auth::EndUserAuth;
 use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
+use herald_engine::idempotency::Idempotency;
 use herald_engine::templates::Previews;
 use herald_engine::timers::Timers;
 use herald_engine::user_settings::UserSettings;
@@ -22,6 +23,7 @@ pub(crate) struct Inner {
     pub(crate) user_settings: UserSettings,
     pub(crate) previews: Previews,
     pub(crate) timers: Timers,
+    pub(crate) idempotency: Idempotency,
     pub(crate) active_channels: Vec<herald_core::resources::channel::Channel>,
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
@@ -62,6 +64,11 @@ impl AppState {
     /// The channels this server sends on.
     pub fn active_channels(&self) -> &[herald_core::resources::channel::Channel] {
         &self.0.active_channels
+    }
+
+    /// Idempotency keys.
+    pub fn idempotency(&self) -> &Idempotency {
+        &self.0.idempotency
     }
 
     /// The timer service.

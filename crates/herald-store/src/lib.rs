@@ -13,7 +13,7 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, JobOutcome, TenantRecord, Upserted};
+pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, IdempotencyRecord, JobOutcome, TenantRecord, Upserted};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -116,6 +116,30 @@ pub trait Store: Send + Sync + 'static {
     /// Writes everything one event produced in one transaction, unless its sender id was
     /// committed within the dedup window (then nothing is written).
     async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError>;
+    /// Claims an Idempotency-Key for a request with `body_hash`: true when it was free (or its
+    /// claim older than `expired_before`, which is replaced); false when it is taken.
+    async fn claim_idempotency_key(
+        &self,
+        tenant: &str,
+        route: &str,
+        key: &str,
+        body_hash: &str,
+        now: Timestamp,
+        expired_before: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The record of a taken key.
+    async fn find_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores the answer given under a claimed key.
+    async fn answer_idempotency_key(
+        &self,
+        tenant: &str,
+        route: &str,
+        key: &str,
+        status: u16,
+        response: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+    /// Frees a claimed key that got no answer worth repeating (a server failure).
+    async fn release_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<(), StoreError>;
     /// One of a tenant's jobs.
     async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError>;
     /// A tenant's jobs of one kind, by due time.

@@ -95,3 +95,14 @@ pub enum JobOutcome {
     /// Try again at this time.
     Retry(Timestamp, String),
 }
+
+/// A stored Idempotency-Key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of the body first sent with the key.
+    pub body_hash: String,
+    /// The answer's status and body, once there is one.
+    pub response: Option<(u16, Value)>,
+    /// When the key was first used.
+    pub created_at: Timestamp,
+}

@@ -7,7 +7,11 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-cases![sends_queue_messages_and_report_known_failures, scheduled_sends_wait_and_bad_sends_queue_nothing];
+cases![
+    sends_queue_messages_and_report_known_failures,
+    scheduled_sends_wait_and_bad_sends_queue_nothing,
+    idempotency_keys_repeat_the_first_answer
+];
 
 async fn directory(app: &TestApp) {
     for user in [
@@ -104,4 +108,55 @@ async fn scheduled_sends_wait_and_bad_sends_queue_nothing(app: TestApp) {
         "templateId",
     );
     assert_eq!(app.store.list_jobs("default", JobKind::Delivery).await.unwrap().len(), 1, "refused sends queue nothing");
+}
+
+async fn idempotency_keys_repeat_the_first_answer(app: TestApp) {
+    directory(&app).await;
+    let post = |path: &'static str, key: &'static str, body: serde_json::Value| {
+        app.client.post(format!("{}{path}", app.base)).bearer_auth(&app.admin_key).header("idempotency-key", key).json(&body).send()
+    };
+    let send = json!({"channels": ["email"], "recipients": ["p-1"], "messageTitle": "t", "messageContent": "c"});
+    let first = post("/send", "send-1", send.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let reordered = json!({"messageContent": "c", "messageTitle": "t", "recipients": ["p-1"], "channels": ["email"]});
+    let again = post("/send", "send-1", reordered).await.unwrap();
+    assert_eq!((again.status(), again.headers()["idempotent-replayed"].to_str().unwrap()), (StatusCode::OK, "true"));
+    assert_eq!(app.store.list_jobs("default", JobKind::Delivery).await.unwrap().len(), 1, "the repeat did nothing");
+    let different =
+        post("/send", "send-1", json!({"channels": ["email"], "recipients": ["p-2"], "messageTitle": "t", "messageContent": "c"}))
+            .await
+            .unwrap();
+    assert_eq!(different.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let event = json!({"name": "AM/AppointmentCreated/v1", "payload": {"startDate": "2030-01-01T09:00:00Z", "participantIds": ["p-1"]}});
+    let (first, again) = (
+        post("/notification-events/", "evt-1", event.clone()).await.unwrap(),
+        post("/notification-events/", "evt-1", event.clone()).await.unwrap(),
+    );
+    assert_eq!(first.status(), StatusCode::OK);
+    let (first, again): (serde_json::Value, serde_json::Value) = (first.json().await.unwrap(), again.json().await.unwrap());
+    assert_eq!(first, again, "the same event answer, one event processed");
+    assert_eq!(app.count("events", &app.admin_key).await, 2, "the send and one appointment");
+
+    let refused = post("/send", "bad-1", json!({"channels": []})).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let replayed = post("/send", "bad-1", json!({"channels": []})).await.unwrap();
+    assert_eq!((replayed.status(), replayed.headers().contains_key("idempotent-replayed")), (StatusCode::BAD_REQUEST, true));
+
+    app.clock.advance(SignedDuration::from_hours(25));
+    let later = post("/send", "send-1", json!({"channels": ["email"], "recipients": ["p-2"], "messageTitle": "t", "messageContent": "c"}))
+        .await
+        .unwrap();
+    assert_eq!(later.status(), StatusCode::OK, "after 24 hours the key is free again");
+    let bad_key = app
+        .client
+        .post(format!("{}/send", app.base))
+        .bearer_auth(&app.admin_key)
+        .header("idempotency-key", "has space")
+        .json(&send)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_key.status(), StatusCode::BAD_REQUEST);
 }

@@ -33,6 +33,7 @@ impl PostgresStore {
             (3, "lookup keys", include_str!("../../migrations/postgres/0003_lookup_keys.sql")),
             (4, "drop expression index", include_str!("../../migrations/postgres/0004_drop_expression_index.sql")),
             (5, "job leases", include_str!("../../migrations/postgres/0005_job_leases.sql")),
+            (6, "idempotency keys", include_str!("../../migrations/postgres/0006_idempotency_keys.sql")),
         ])
     }
 }

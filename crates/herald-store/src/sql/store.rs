@@ -56,7 +56,7 @@ macro_rules! sql_store {
             use crate::sql::store::{MAX_BATCH, PendingCommit};
             use crate::{Committed, EventCommit};
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
-            use crate::JobOutcome;
+            use crate::{IdempotencyRecord, JobOutcome};
             use crate::sql::Dialect;
             use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
@@ -584,6 +584,62 @@ macro_rules! sql_store {
                     .bind(error)
                     .bind(tenant)
                     .bind(job_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn claim_idempotency_key(&self, tenant: &str, route: &str, key: &str, body_hash: &str, now: Timestamp, expired_before: Timestamp) -> Result<bool, StoreError> {
+                let claimed = sqlx::query(
+                    "INSERT INTO idempotency_keys (tenant_id, route, key, body_hash, status, response, created_ms) VALUES ($1, $2, $3, $4, NULL, NULL, $5) \
+                     ON CONFLICT (tenant_id, route, key) DO UPDATE SET body_hash = excluded.body_hash, status = NULL, response = NULL, created_ms = excluded.created_ms \
+                     WHERE idempotency_keys.created_ms < $6 RETURNING key",
+                )
+                .bind(tenant)
+                .bind(route)
+                .bind(key)
+                .bind(body_hash)
+                .bind(millis(now))
+                .bind(millis(expired_before))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(claimed.is_some())
+            }
+
+            async fn find_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+                let row = sqlx::query("SELECT body_hash, status, response, created_ms FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3")
+                    .bind(tenant)
+                    .bind(route)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let status: Option<i64> = row.try_get("status")?;
+                let response: Option<Json<serde_json::Value>> = row.try_get("response")?;
+                Ok(Some(IdempotencyRecord {
+                    body_hash: row.try_get("body_hash")?,
+                    response: status.zip(response).map(|(status, Json(body))| (u16::try_from(status).unwrap_or(500), body)),
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                }))
+            }
+
+            async fn answer_idempotency_key(&self, tenant: &str, route: &str, key: &str, status: u16, response: &serde_json::Value) -> Result<(), StoreError> {
+                sqlx::query("UPDATE idempotency_keys SET status = $1, response = $2 WHERE tenant_id = $3 AND route = $4 AND key = $5")
+                    .bind(i64::from(status))
+                    .bind(Json(response))
+                    .bind(tenant)
+                    .bind(route)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn release_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3 AND response IS NULL")
+                    .bind(tenant)
+                    .bind(route)
+                    .bind(key)
                     .execute(&self.pool)
                     .await?;
                 Ok(())

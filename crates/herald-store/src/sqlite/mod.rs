@@ -46,6 +46,7 @@ impl SqliteStore {
             (3, "lookup keys", include_str!("../../migrations/sqlite/0003_lookup_keys.sql")),
             (4, "drop expression index", include_str!("../../migrations/sqlite/0004_drop_expression_index.sql")),
             (5, "job leases", include_str!("../../migrations/sqlite/0005_job_leases.sql")),
+            (6, "idempotency keys", include_str!("../../migrations/sqlite/0006_idempotency_keys.sql")),
         ])
     }
 }
