@@ -14,6 +14,7 @@ pub mod documents;
 mod error;
 pub mod events;
 pub mod idempotency;
+mod lookups;
 pub mod scheduler;
 pub mod templates;
 pub mod tenants;

@@ -5,12 +5,13 @@
 use crate::EngineError;
 use crate::documents::{Actor, Documents};
 use crate::events::default_event_names;
+use crate::lookups;
 use herald_core::Invalid;
-use herald_core::query::{Field, FieldPath, Filter, ListQuery, Op, Update};
+use herald_core::query::{Filter, ListQuery, Update};
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::event_setting::EventSetting;
-use herald_core::resources::notification_setting::{NotificationSetting, Rule};
+use herald_core::resources::notification_setting::Rule;
 use herald_core::rules::settings::{self, Audience, StoredSetting};
 use herald_store::Store;
 use serde::Serialize;
@@ -42,14 +43,6 @@ pub struct UserSettings {
 /// Most settings `GET /user-notification-settings/` returns (the seed's limit).
 const USER_SETTINGS_LIMIT: u32 = 200;
 
-fn body_field(path: &str) -> Field {
-    Field::Body(FieldPath::parse(path).expect("a valid path"))
-}
-
-fn any_of(field: &str, values: &[String]) -> Filter {
-    Filter::Condition(body_field(field), Op::In(values.iter().cloned().map(Value::String).collect()))
-}
-
 impl UserSettings {
     /// The service, with the channels active on this server.
     pub fn new(store: Arc<dyn Store>, documents: Documents, active_channels: Vec<Channel>) -> Self {
@@ -66,10 +59,10 @@ impl UserSettings {
     ) -> Result<Vec<Value>, EngineError> {
         let mut query = ListQuery::from_params(params, USER_SETTINGS_LIMIT)?;
         let mine = Filter::Or(vec![
-            any_of("user", std::slice::from_ref(&user.id)),
-            any_of("group", &user.groups),
-            any_of("role", &user.roles),
-            any_of("cluster", &user.clusters),
+            Filter::equals("user", user.id.as_str()),
+            Filter::one_of("group", user.groups.iter().cloned()),
+            Filter::one_of("role", user.roles.iter().cloned()),
+            Filter::one_of("cluster", user.clusters.iter().cloned()),
         ]);
         query.filter = Filter::And(vec![query.filter, mine]);
         self.documents.list_query(Collection::NotificationSettings, tenant, &query).await
@@ -105,8 +98,8 @@ impl UserSettings {
     /// The events visible to the user: every default event and every event with settings,
     /// unless its `userGroups` leave the user out.
     pub async fn events(&self, tenant: &str, user: &Audience) -> Result<Vec<VisibleEvent>, EngineError> {
-        let event_settings = self.event_settings(tenant).await?;
-        let notification_settings = self.notification_settings(tenant, None).await?;
+        let event_settings = lookups::event_settings(&self.store, tenant, None).await?;
+        let notification_settings = lookups::notification_settings(&self.store, tenant, None).await?;
         let mut names: BTreeSet<String> = default_event_names().into_iter().collect();
         names.extend(event_settings.iter().map(|s| s.event_name.to_string()));
         let mut visible = Vec::new();
@@ -133,8 +126,8 @@ impl UserSettings {
         event_name: &str,
         channels: &[Channel],
     ) -> Result<Value, EngineError> {
-        let event_settings = self.event_settings(tenant).await?;
-        let setting = event_settings.iter().find(|s| s.event_name.as_str() == event_name);
+        let setting = lookups::event_settings(&self.store, tenant, Some(event_name)).await?.into_iter().next();
+        let setting = setting.as_ref();
         let known = setting.is_some() || default_event_names().iter().any(|n| n == event_name);
         if !known || !Self::is_visible(setting, user) {
             return Err(EngineError::Forbidden(format!("the event {event_name} is not visible to you")));
@@ -144,12 +137,8 @@ impl UserSettings {
             return Err(Invalid::new(format!("enabledChannels[{i}]"), "is not supported by this event").into());
         }
         let actor = Actor { tenant: tenant.to_string(), id: user.id.clone() };
-        let own = self
-            .notification_settings(tenant, Some(event_name))
-            .await?
-            .into_iter()
-            .filter(|s| s.setting.user.as_deref() == Some(user.id.as_str()))
-            .collect::<Vec<_>>();
+        let for_event = lookups::notification_settings(&self.store, tenant, Some(event_name)).await?;
+        let own: Vec<&StoredSetting> = for_event.iter().filter(|s| s.setting.user.as_deref() == Some(user.id.as_str())).collect();
         let update = Update::parse(&json!({"$set": {"channels": channels}}))?;
         for stored in &own {
             self.documents.patch_with(Collection::NotificationSettings, &actor, &stored.id, &update).await?;
@@ -157,8 +146,7 @@ impl UserSettings {
         if !own.is_empty() {
             return Ok(json!({"updated": own.len(), "created": false}));
         }
-        let inherited = self.notification_settings(tenant, Some(event_name)).await?;
-        let strongest = settings::applicable(&inherited, event_name, Some(user), &[])
+        let strongest = settings::applicable(&for_event, event_name, Some(user), &[])
             .into_iter()
             .find(|s| s.setting.user.is_none() && s.setting.rule == Rule::Send);
         let Some(template) = strongest.map(|s| s.setting.template_name) else {
@@ -196,24 +184,5 @@ impl UserSettings {
         let merged = settings::merge(&sorted, jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
         let enabled: BTreeSet<Channel> = merged.iter().flat_map(|s| s.setting.channels.iter().copied()).collect();
         supported.iter().copied().filter(|c| enabled.contains(c)).collect()
-    }
-
-    async fn event_settings(&self, tenant: &str) -> Result<Vec<EventSetting>, EngineError> {
-        let query = ListQuery { filter: Filter::all(), sort: Vec::new(), limit: 10_000, skip: 0, projection: None };
-        let documents = self.store.find_documents(Collection::EventSettings, tenant, &query).await?;
-        Ok(documents.into_iter().filter_map(|d| serde_json::from_value(Value::Object(d.body)).ok()).collect())
-    }
-
-    async fn notification_settings(&self, tenant: &str, event_name: Option<&str>) -> Result<Vec<StoredSetting>, EngineError> {
-        let filter =
-            event_name.map_or_else(Filter::all, |name| Filter::Condition(body_field("eventName"), Op::Eq(Value::String(name.to_string()))));
-        let query = ListQuery { filter, sort: Vec::new(), limit: 10_000, skip: 0, projection: None };
-        let documents = self.store.find_documents(Collection::NotificationSettings, tenant, &query).await?;
-        Ok(documents
-            .into_iter()
-            .filter_map(|d| {
-                serde_json::from_value::<NotificationSetting>(Value::Object(d.body)).ok().map(|setting| StoredSetting { id: d.id, setting })
-            })
-            .collect())
     }
 }

@@ -1,4 +1,4 @@
-use super::field::{Field, SystemField};
+use super::field::{Field, FieldPath, SystemField};
 use crate::Invalid;
 use serde_json::Value;
 
@@ -66,6 +66,19 @@ impl Filter {
     /// A filter that matches everything.
     pub fn all() -> Self {
         Filter::And(Vec::new())
+    }
+
+    /// Body field `path` (a valid dotted path the caller spells) equals `value`.
+    pub fn equals(path: &str, value: impl Into<Value>) -> Self {
+        Filter::Condition(Field::Body(FieldPath::parse(path).expect("a valid field path")), Op::Eq(value.into()))
+    }
+
+    /// Body field `path` equals one of `values`.
+    pub fn one_of<V: Into<Value>>(path: &str, values: impl IntoIterator<Item = V>) -> Self {
+        Filter::Condition(
+            Field::Body(FieldPath::parse(path).expect("a valid field path")),
+            Op::In(values.into_iter().map(Into::into).collect()),
+        )
     }
 
     /// Parses a `_q` value.
@@ -209,7 +222,6 @@ fn parse_op(op: &str, arg: &Value) -> Result<Op, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::field::FieldPath;
     use super::*;
     use serde_json::json;
 

@@ -36,6 +36,11 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// Up to `limit` documents matching `filter`, in insertion order.
+    pub fn matching(filter: Filter, limit: u32) -> Self {
+        ListQuery { filter, sort: Vec::new(), limit, skip: 0, projection: None }
+    }
+
     /// Reads the CRUD service's query parameters. `_l` defaults to and is capped at
     /// `max_limit`; unknown `_`-prefixed parameters are refused; any other parameter is a
     /// field equality; `_st` is accepted and ignored (every Herald document is `PUBLIC`).

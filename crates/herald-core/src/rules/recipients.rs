@@ -1,8 +1,7 @@
 //! `getRecipients`: which users a query names.
 
-use crate::query::{Field, FieldPath, Filter, Op};
+use crate::query::Filter;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A recipients query: users with any of the `ids`, and (when given) any of the `roles`,
 /// and any of the `groups`, and any of the `clusters` — OR within a list, AND across lists, as
@@ -36,14 +35,10 @@ impl RecipientQuery {
 
     /// The filter over the users collection.
     pub fn filter(&self) -> Filter {
-        let any_of = |field: &str, values: &[String]| {
-            let path = FieldPath::parse(field).expect("a valid field name");
-            Filter::Condition(Field::Body(path), Op::In(values.iter().cloned().map(Value::String).collect()))
-        };
         let parts: Vec<Filter> = [("id", &self.ids), ("roles", &self.roles), ("groups", &self.groups), ("clusters", &self.clusters)]
             .into_iter()
             .filter(|(_, values)| !values.is_empty())
-            .map(|(field, values)| any_of(field, values))
+            .map(|(field, values)| Filter::one_of(field, values.iter().cloned()))
             .collect();
         if parts.is_empty() { Filter::Or(Vec::new()) } else { Filter::And(parts) }
     }

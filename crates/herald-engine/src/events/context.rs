@@ -4,12 +4,13 @@
 
 use crate::EngineError;
 use crate::documents::Actor;
+use crate::lookups;
 use herald_core::document::Document;
 use herald_core::event::IncomingEvent;
 use herald_core::id::new_document_id;
 use herald_core::job::{Job, JobKind, JobStatus};
 use herald_core::notification::{EventRef, Message, MessageStatus, Notification, Reminder, ReminderStatus};
-use herald_core::query::{Field, FieldPath, Filter, ListQuery, Op};
+use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::user::User;
@@ -144,7 +145,7 @@ impl HandlerContext {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ListQuery { filter: query.filter(), sort: Vec::new(), limit: 10_000, skip: 0, projection: None };
+        let list = ListQuery::matching(query.filter(), lookups::READ_LIMIT);
         let documents = self.store.find_documents(Collection::Users, &self.actor.tenant, &list).await?;
         Ok(documents
             .into_iter()
@@ -160,14 +161,7 @@ impl HandlerContext {
         user: Option<&Recipient>,
     ) -> Result<Vec<StoredSetting>, EngineError> {
         if !self.settings.contains_key(event_name) {
-            let path = FieldPath::parse("eventName").expect("a valid path");
-            let filter = Filter::Condition(Field::Body(path), Op::Eq(Value::String(event_name.to_string())));
-            let list = ListQuery { filter, sort: Vec::new(), limit: 10_000, skip: 0, projection: None };
-            let documents = self.store.find_documents(Collection::NotificationSettings, &self.actor.tenant, &list).await?;
-            let stored = documents
-                .into_iter()
-                .filter_map(|doc| serde_json::from_value(Value::Object(doc.body)).ok().map(|setting| StoredSetting { id: doc.id, setting }))
-                .collect();
+            let stored = lookups::notification_settings(&self.store, &self.actor.tenant, Some(event_name)).await?;
             self.settings.insert(event_name.to_string(), stored);
         }
         let audience = user.map(|r| r.user.audience());
@@ -307,13 +301,12 @@ impl HandlerContext {
     /// event key and user whose event is one of `event_names`.
     pub async fn abort_reminders(&mut self, user_id: &str, event_names: &[&str]) -> Result<(), EngineError> {
         let Some(key) = self.event.key.clone() else { return Ok(()) };
-        let path = |p: &str| Field::Body(FieldPath::parse(p).expect("a valid path"));
         let filter = Filter::And(vec![
-            Filter::Condition(path("event.key"), Op::Eq(Value::String(key))),
-            Filter::Condition(path("recipient"), Op::Eq(Value::String(user_id.to_string()))),
-            Filter::Condition(path("event.name"), Op::In(event_names.iter().map(|n| Value::String(n.to_string())).collect())),
+            Filter::equals("event.key", key),
+            Filter::equals("recipient", user_id),
+            Filter::one_of("event.name", event_names.iter().copied()),
         ]);
-        let list = ListQuery { filter, sort: Vec::new(), limit: 10_000, skip: 0, projection: None };
+        let list = ListQuery::matching(filter, lookups::READ_LIMIT);
         for mut document in self.store.find_documents(Collection::Notifications, &self.actor.tenant, &list).await? {
             let Ok(mut notification) = serde_json::from_value::<Notification>(Value::Object(document.body.clone())) else { continue };
             let mut changed = false;

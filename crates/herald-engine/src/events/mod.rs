@@ -27,6 +27,7 @@ pub use context::{HandlerContext, Recipient};
 
 use crate::EngineError;
 use crate::documents::Actor;
+use crate::lookups;
 use context::EventView;
 use custom::ScriptHost;
 use herald_core::Invalid;
@@ -34,9 +35,6 @@ use herald_core::clock::Clock;
 use herald_core::document::Document;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
 use herald_core::id::new_document_id;
-use herald_core::query::{Field, FieldPath, Filter, ListQuery, Op};
-use herald_core::resources::Collection;
-use herald_core::resources::event_setting::EventSetting;
 use herald_store::{Committed, Dedup, EventCommit, Store};
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
@@ -81,7 +79,7 @@ impl Events {
         }
         let event_doc_id = new_document_id(now);
         let sender_id = event.id_or_new();
-        let setting = self.event_setting(&actor.tenant, event.name.as_str()).await?;
+        let setting = lookups::event_settings(&self.store, &actor.tenant, Some(event.name.as_str())).await?.into_iter().next();
         let custom = setting.as_ref().and_then(|s| s.handler_name.clone());
         let handler = if custom.is_some() { None } else { handlers::default_handler(event.name.as_str()) };
         if handler.is_none() && custom.is_none() {
@@ -133,16 +131,6 @@ impl Events {
             Committed::Written => Ok(response),
             Committed::Duplicate(first) => Ok(first),
         }
-    }
-
-    async fn event_setting(&self, tenant: &str, event_name: &str) -> Result<Option<EventSetting>, EngineError> {
-        let filter = Filter::Condition(
-            Field::Body(FieldPath::parse("eventName").expect("a valid path")),
-            Op::Eq(Value::String(event_name.to_string())),
-        );
-        let query = ListQuery { filter, sort: Vec::new(), limit: 1, skip: 0, projection: None };
-        let found = self.store.find_documents(Collection::EventSettings, tenant, &query).await?;
-        Ok(found.into_iter().next().and_then(|doc| serde_json::from_value(Value::Object(doc.body)).ok()))
     }
 
     async fn record_error(
