@@ -95,11 +95,6 @@ impl Timers {
         timer["expirationStatus"] = json!({"id": code, "description": description});
         Ok(timer)
     }
-
-    /// The hosts timers may call.
-    pub fn allowed(&self) -> &AllowedHosts {
-        &self.allowed
-    }
 }
 
 #[cfg(test)]

@@ -51,21 +51,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Which backend a store uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// Embedded SQLite.
-    Sqlite,
-    /// PostgreSQL server.
-    Postgres,
-}
-
 /// Every storage operation Herald performs. Each call is its own transaction; every
 /// tenant-scoped call filters by tenant, so no operation can reach another tenant's rows.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Which backend this is.
-    fn backend(&self) -> Backend;
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.

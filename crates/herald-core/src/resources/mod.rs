@@ -28,18 +28,6 @@ pub enum Collection {
 }
 
 impl Collection {
-    /// The collection's name in messages and metrics.
-    pub fn name(self) -> &'static str {
-        match self {
-            Collection::Users => "users",
-            Collection::Templates => "templates",
-            Collection::NotificationSettings => "notification-settings",
-            Collection::EventSettings => "event-settings",
-            Collection::Events => "events",
-            Collection::Notifications => "notifications",
-        }
-    }
-
     /// The body field whose value must be unique within a tenant, if any.
     pub fn unique_field(self) -> Option<&'static str> {
         match self {

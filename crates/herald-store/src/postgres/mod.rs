@@ -54,4 +54,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     query
 }
 
-sql_store!(PostgresStore, Postgres, PgRow, Backend::Postgres, PostgresDialect);
+sql_store!(PostgresStore, Postgres, PgRow, PostgresDialect);

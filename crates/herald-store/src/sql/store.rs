@@ -45,10 +45,9 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx
 }
 
 /// Implements [`crate::Store`] for `$store` (a struct with a `pool` field and a `migrator()`
-/// function) whose rows are `$row`, whose backend is `$backend` and whose JSON dialect is
-/// `$dialect`.
+/// function) whose rows are `$row` and whose JSON dialect is `$dialect`.
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $row:ty, $backend:expr, $dialect:ty) => {
+    ($store:ident, $db:ty, $row:ty, $dialect:ty) => {
         mod store_impl {
             use super::*;
             use crate::sql::store::{millis, timestamp};
@@ -58,7 +57,7 @@ macro_rules! sql_store {
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
             use crate::{IdempotencyRecord, JobOutcome};
             use crate::sql::Dialect;
-            use crate::{ApiKeyRecord, Backend, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
+            use crate::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
             use herald_core::access::Role;
             use herald_core::document::Document;
@@ -279,9 +278,6 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl Store for $store {
-            fn backend(&self) -> Backend {
-                $backend
-            }
 
             async fn migrate(&self) -> Result<(), StoreError> {
                 Self::migrator().run(&self.pool).await?;

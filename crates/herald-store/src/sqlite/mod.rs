@@ -67,4 +67,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
     query
 }
 
-sql_store!(SqliteStore, Sqlite, SqliteRow, Backend::Sqlite, SqliteDialect);
+sql_store!(SqliteStore, Sqlite, SqliteRow, SqliteDialect);
