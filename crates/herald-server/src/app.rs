@@ -12,7 +12,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::{Router, ServiceExt, middleware};
 use herald_core::clock::{Clock, SystemClock};
-use herald_core::secrets::Keyring;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
@@ -57,7 +56,6 @@ pub struct App {
     scheduler: Scheduler,
     job_poll: Option<std::time::Duration>,
     store: Arc<dyn Store>,
-    keyring: Keyring,
     bootstrap_key: Option<IssuedKey>,
     shutdown: CancellationToken,
 }
@@ -72,7 +70,9 @@ impl App {
     /// `default` tenant on an empty one, and binds the listener.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::observability::prometheus();
-        let keyring = keyring::load(&config)?;
+        // The key is checked (and on SQLite created) at start, so a bad one stops Herald at
+        // once; the secrets it protects arrive with per-tenant provider configuration.
+        keyring::load(&config)?;
         let store = herald_store::connect(&config.database_url).await?;
         store.migrate().await?;
         let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
@@ -137,7 +137,7 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, consumer, scheduler, job_poll, store, keyring, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self { listener, router, consumer, scheduler, job_poll, store, bootstrap_key, shutdown: CancellationToken::new() })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -158,11 +158,6 @@ impl App {
     /// The store, for tests and tools that inspect what the server wrote.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
-    }
-
-    /// The keys that encrypt secrets at rest.
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
     }
 
     /// Cancel this to stop the server gracefully: in-flight requests finish first.
