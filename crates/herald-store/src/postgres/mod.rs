@@ -3,7 +3,7 @@
 mod dialect;
 
 use crate::StoreError;
-use crate::sql::store::{PendingCommit, migrator, sql_store};
+use crate::sql::store::{PendingCommit, sql_store};
 use crate::sql::{Bind, Sql};
 use dialect::PostgresDialect;
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
@@ -25,17 +25,6 @@ impl PostgresStore {
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
         Ok(Self { pool, commits })
     }
-
-    fn migrator() -> sqlx::migrate::Migrator {
-        migrator(&[
-            (1, "foundation", include_str!("../../migrations/postgres/0001_foundation.sql")),
-            (2, "events", include_str!("../../migrations/postgres/0002_events.sql")),
-            (3, "lookup keys", include_str!("../../migrations/postgres/0003_lookup_keys.sql")),
-            (4, "drop expression index", include_str!("../../migrations/postgres/0004_drop_expression_index.sql")),
-            (5, "job leases", include_str!("../../migrations/postgres/0005_job_leases.sql")),
-            (6, "idempotency keys", include_str!("../../migrations/postgres/0006_idempotency_keys.sql")),
-        ])
-    }
 }
 
 /// Binds a built statement.
@@ -54,4 +43,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     query
 }
 
-sql_store!(PostgresStore, Postgres, PgRow, PostgresDialect);
+sql_store!(PostgresStore, Postgres, PgRow, PostgresDialect, "postgres");

@@ -44,10 +44,27 @@ pub(crate) fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx
     sqlx::migrate::Migrator { migrations: Cow::Owned(migrations), ..sqlx::migrate::Migrator::DEFAULT }
 }
 
-/// Implements [`crate::Store`] for `$store` (a struct with a `pool` field and a `migrator()`
-/// function) whose rows are `$row` and whose JSON dialect is `$dialect`.
+/// Every migration, in order, as `(version, description, sql)`, with each backend's own SQL
+/// from `migrations/<backend>/`: adding one means adding a file per backend and a line here.
+macro_rules! migrations {
+    ($backend:literal) => {
+        [
+            (1, "foundation", include_str!(concat!("../../migrations/", $backend, "/0001_foundation.sql"))),
+            (2, "events", include_str!(concat!("../../migrations/", $backend, "/0002_events.sql"))),
+            (3, "lookup keys", include_str!(concat!("../../migrations/", $backend, "/0003_lookup_keys.sql"))),
+            (4, "drop expression index", include_str!(concat!("../../migrations/", $backend, "/0004_drop_expression_index.sql"))),
+            (5, "job leases", include_str!(concat!("../../migrations/", $backend, "/0005_job_leases.sql"))),
+            (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
+        ]
+    };
+}
+pub(crate) use migrations;
+
+/// Implements [`crate::Store`] for `$store` (a struct with a `pool` field) whose rows are
+/// `$row`, whose JSON dialect is `$dialect` and whose migrations are in
+/// `migrations/$backend/`.
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $row:ty, $dialect:ty) => {
+    ($store:ident, $db:ty, $row:ty, $dialect:ty, $backend:literal) => {
         mod store_impl {
             use super::*;
             use crate::sql::store::{millis, timestamp};
@@ -68,92 +85,93 @@ macro_rules! sql_store {
             use sqlx::types::Json;
 
             const DOCUMENT_COLUMNS: &str = "id, doc, created_ms, updated_ms, creator_id, updater_id, revision";
+            const JOB_COLUMNS: &str = "id, kind, due_ms, status, payload, attempts";
 
-        fn document(row: &$row) -> Result<Document, StoreError> {
-            let Json(body) = row.try_get("doc")?;
-            Ok(Document {
-                id: row.try_get("id")?,
-                body,
-                created_at: timestamp(row.try_get("created_ms")?)?,
-                updated_at: timestamp(row.try_get("updated_ms")?)?,
-                creator_id: row.try_get("creator_id")?,
-                updater_id: row.try_get("updater_id")?,
-                revision: row.try_get("revision")?,
-            })
-        }
+            fn document(row: &$row) -> Result<Document, StoreError> {
+                let Json(body) = row.try_get("doc")?;
+                Ok(Document {
+                    id: row.try_get("id")?,
+                    body,
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                    updated_at: timestamp(row.try_get("updated_ms")?)?,
+                    creator_id: row.try_get("creator_id")?,
+                    updater_id: row.try_get("updater_id")?,
+                    revision: row.try_get("revision")?,
+                })
+            }
 
-        /// Commits what events produced, many per transaction: each commit queued while the
-        /// previous transaction was writing joins the next one, inside its own savepoint, so
-        /// one durable flush serves them all and one failing commit does not undo the others.
-        pub(crate) async fn write_loop(pool: sqlx::Pool<$db>, mut pending: tokio::sync::mpsc::Receiver<PendingCommit>) {
-            while let Some(first) = pending.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match pending.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let results = match write_batch(&pool, &batch).await {
-                    Ok(results) => results,
-                    Err(_) => {
-                        let mut results = Vec::with_capacity(batch.len());
-                        for item in &batch {
-                            results.push(write_alone(&pool, item).await);
+            /// Commits what events produced, many per transaction: each commit queued while the
+            /// previous transaction was writing joins the next one, inside its own savepoint, so
+            /// one durable flush serves them all and one failing commit does not undo the others.
+            pub(crate) async fn write_loop(pool: sqlx::Pool<$db>, mut pending: tokio::sync::mpsc::Receiver<PendingCommit>) {
+                while let Some(first) = pending.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match pending.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
                         }
-                        results
                     }
-                };
-                for (item, result) in batch.into_iter().zip(results) {
-                    let _ = item.reply.send(result);
-                }
-            }
-        }
-
-        async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
-            let mut tx = pool.begin().await?;
-            let mut results = Vec::with_capacity(batch.len());
-            for item in batch {
-                let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-                match write(&mut savepoint, &item.tenant, &item.commit).await {
-                    Ok(true) => {
-                        savepoint.commit().await?;
-                        results.push(Ok(Committed::Written));
-                    }
-                    Ok(false) => {
-                        savepoint.rollback().await?;
-                        results.push(Ok(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?)));
-                    }
-                    Err(error) => {
-                        savepoint.rollback().await?;
-                        results.push(Err(error));
+                    let results = match write_batch(&pool, &batch).await {
+                        Ok(results) => results,
+                        Err(_) => {
+                            let mut results = Vec::with_capacity(batch.len());
+                            for item in &batch {
+                                results.push(write_alone(&pool, item).await);
+                            }
+                            results
+                        }
+                    };
+                    for (item, result) in batch.into_iter().zip(results) {
+                        let _ = item.reply.send(result);
                     }
                 }
             }
-            tx.commit().await?;
-            Ok(results)
-        }
 
-        async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Committed, StoreError> {
-            let mut tx = pool.begin().await?;
-            if write(&mut tx, &item.tenant, &item.commit).await? {
+            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+                let mut tx = pool.begin().await?;
+                let mut results = Vec::with_capacity(batch.len());
+                for item in batch {
+                    let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+                    match write(&mut savepoint, &item.tenant, &item.commit).await {
+                        Ok(true) => {
+                            savepoint.commit().await?;
+                            results.push(Ok(Committed::Written));
+                        }
+                        Ok(false) => {
+                            savepoint.rollback().await?;
+                            results.push(Ok(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?)));
+                        }
+                        Err(error) => {
+                            savepoint.rollback().await?;
+                            results.push(Err(error));
+                        }
+                    }
+                }
                 tx.commit().await?;
-                Ok(Committed::Written)
-            } else {
-                let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
-                tx.rollback().await?;
-                Ok(Committed::Duplicate(first))
+                Ok(results)
             }
-        }
 
-        async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<serde_json::Value, StoreError> {
-            let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
-            let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
-            Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
-        }
+            async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Committed, StoreError> {
+                let mut tx = pool.begin().await?;
+                if write(&mut tx, &item.tenant, &item.commit).await? {
+                    tx.commit().await?;
+                    Ok(Committed::Written)
+                } else {
+                    let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
+                    tx.rollback().await?;
+                    Ok(Committed::Duplicate(first))
+                }
+            }
 
-        /// Writes one commit; false (nothing written) when its event id is a duplicate.
-        async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
+            async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<serde_json::Value, StoreError> {
+                let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
+                let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
+                Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
+            }
+
+            /// Writes one commit; false (nothing written) when its event id is a duplicate.
+            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
                 if let Some(dedup) = &commit.dedup {
                     let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
                     let claimed = sqlx::query(
@@ -231,434 +249,434 @@ macro_rules! sql_store {
                     query(&sql).execute(&mut *conn).await?;
                 }
                 Ok(true)
-        }
-
-        fn job(row: &$row) -> Result<Job, StoreError> {
-            let decode = |what: &str| StoreError::Database(sqlx::Error::Decode(format!("unknown job {what}").into()));
-            let kind: String = row.try_get("kind")?;
-            let status: String = row.try_get("status")?;
-            let Json(payload) = row.try_get("payload")?;
-            let attempts: i64 = row.try_get("attempts")?;
-            Ok(Job {
-                id: row.try_get("id")?,
-                kind: JobKind::parse(&kind).ok_or_else(|| decode("kind"))?,
-                due_at: timestamp(row.try_get("due_ms")?)?,
-                status: JobStatus::parse(&status).ok_or_else(|| decode("status"))?,
-                payload,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            })
-        }
-
-        fn tenant(row: &$row) -> Result<TenantRecord, StoreError> {
-            Ok(TenantRecord {
-                slug: row.try_get("slug")?,
-                name: row.try_get("name")?,
-                time_zone: row.try_get("time_zone")?,
-                created_at: timestamp(row.try_get("created_ms")?)?,
-            })
-        }
-
-        fn api_key(row: &$row) -> Result<ApiKeyRecord, StoreError> {
-            let role: String = row.try_get("role")?;
-            let revoked: Option<i64> = row.try_get("revoked_ms")?;
-            Ok(ApiKeyRecord {
-                key_id: row.try_get("key_id")?,
-                tenant: row.try_get("tenant_id")?,
-                role: Role::parse(&role)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
-                key_hash: row.try_get("key_hash")?,
-                created_at: timestamp(row.try_get("created_ms")?)?,
-                revoked_at: revoked.map(timestamp).transpose()?,
-            })
-        }
-
-        fn unique_field(collection: Collection) -> &'static str {
-            collection.unique_field().unwrap_or("_id")
-        }
-
-        #[async_trait]
-        impl Store for $store {
-
-            async fn migrate(&self) -> Result<(), StoreError> {
-                Self::migrator().run(&self.pool).await?;
-                Ok(())
             }
 
-            async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
+            fn job(row: &$row) -> Result<Job, StoreError> {
+                let decode = |what: &str| StoreError::Database(sqlx::Error::Decode(format!("unknown job {what}").into()));
+                let kind: String = row.try_get("kind")?;
+                let status: String = row.try_get("status")?;
+                let Json(payload) = row.try_get("payload")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                Ok(Job {
+                    id: row.try_get("id")?,
+                    kind: JobKind::parse(&kind).ok_or_else(|| decode("kind"))?,
+                    due_at: timestamp(row.try_get("due_ms")?)?,
+                    status: JobStatus::parse(&status).ok_or_else(|| decode("status"))?,
+                    payload,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                })
             }
 
-            async fn create_tenant(&self, tenant: &TenantRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO tenants (slug, name, time_zone, created_ms) VALUES ($1, $2, $3, $4)")
-                    .bind(&tenant.slug)
-                    .bind(&tenant.name)
-                    .bind(&tenant.time_zone)
-                    .bind(millis(tenant.created_at))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| conflict_on(e, "slug"))?;
-                Ok(())
+            fn tenant(row: &$row) -> Result<TenantRecord, StoreError> {
+                Ok(TenantRecord {
+                    slug: row.try_get("slug")?,
+                    name: row.try_get("name")?,
+                    time_zone: row.try_get("time_zone")?,
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                })
             }
 
-            async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
-                let row = sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants WHERE slug = $1")
-                    .bind(slug)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(tenant).transpose()
+            fn api_key(row: &$row) -> Result<ApiKeyRecord, StoreError> {
+                let role: String = row.try_get("role")?;
+                let revoked: Option<i64> = row.try_get("revoked_ms")?;
+                Ok(ApiKeyRecord {
+                    key_id: row.try_get("key_id")?,
+                    tenant: row.try_get("tenant_id")?,
+                    role: Role::parse(&role)
+                        .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+                    key_hash: row.try_get("key_hash")?,
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                    revoked_at: revoked.map(timestamp).transpose()?,
+                })
             }
 
-            async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-                let rows =
-                    sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants ORDER BY created_ms, slug")
-                        .fetch_all(&self.pool)
-                        .await?;
-                rows.iter().map(tenant).collect()
+            fn unique_field(collection: Collection) -> &'static str {
+                collection.unique_field().unwrap_or("_id")
             }
 
-            async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO api_keys (key_id, tenant_id, role, key_hash, created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&key.key_id)
-                    .bind(&key.tenant)
-                    .bind(key.role.as_str())
-                    .bind(&key.key_hash)
-                    .bind(millis(key.created_at))
-                    .bind(key.revoked_at.map(millis))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| conflict_on(e, "key"))?;
-                Ok(())
-            }
+            #[async_trait]
+            impl Store for $store {
 
-            async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-                let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1")
-                    .bind(key_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(api_key).transpose()
-            }
-
-            async fn list_api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
-                let rows =
-                    sqlx::query("SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_ms, key_id")
-                        .bind(tenant)
-                        .fetch_all(&self.pool)
-                        .await?;
-                rows.iter().map(api_key).collect()
-            }
-
-            async fn revoke_api_key(
-                &self,
-                tenant: &str,
-                key_id: &str,
-                at: Timestamp,
-            ) -> Result<bool, StoreError> {
-                let done = sqlx::query("UPDATE api_keys SET revoked_ms = $1 WHERE tenant_id = $2 AND key_id = $3 AND revoked_ms IS NULL")
-                    .bind(millis(at))
-                    .bind(tenant)
-                    .bind(key_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn insert_documents(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                documents: &[Document],
-            ) -> Result<(), StoreError> {
-                let sql = format!(
-                    "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    table(collection)
-                );
-                let mut tx = self.pool.begin().await?;
-                for doc in documents {
-                    sqlx::query(&sql)
-                        .bind(tenant)
-                        .bind(&doc.id)
-                        .bind(unique_key(collection, doc))
-                        .bind(Json(&doc.body))
-                        .bind(millis(doc.created_at))
-                        .bind(millis(doc.updated_at))
-                        .bind(&doc.creator_id)
-                        .bind(&doc.updater_id)
-                        .bind(doc.revision)
-                        .bind(lookup_key(collection, doc))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| conflict_on(e, unique_field(collection)))?;
+                async fn migrate(&self) -> Result<(), StoreError> {
+                    crate::sql::store::migrator(&crate::sql::store::migrations!($backend)).run(&self.pool).await?;
+                    Ok(())
                 }
-                tx.commit().await?;
-                Ok(())
-            }
 
-            async fn upsert_documents(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                documents: &[Document],
-            ) -> Result<Vec<Upserted>, StoreError> {
-                let sql = format!(
-                    "INSERT INTO {t} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
-                     ON CONFLICT (tenant_id, unique_key) DO UPDATE SET doc = excluded.doc, lookup_key = excluded.lookup_key, updated_ms = excluded.updated_ms, \
-                     updater_id = excluded.updater_id, revision = {t}.revision + 1 RETURNING id, revision",
-                    t = table(collection)
-                );
-                let mut outcome = Vec::with_capacity(documents.len());
-                let mut tx = self.pool.begin().await?;
-                for doc in documents {
+                async fn ping(&self) -> Result<(), StoreError> {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn create_tenant(&self, tenant: &TenantRecord) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO tenants (slug, name, time_zone, created_ms) VALUES ($1, $2, $3, $4)")
+                        .bind(&tenant.slug)
+                        .bind(&tenant.name)
+                        .bind(&tenant.time_zone)
+                        .bind(millis(tenant.created_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on(e, "slug"))?;
+                    Ok(())
+                }
+
+                async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
+                    let row = sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants WHERE slug = $1")
+                        .bind(slug)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(tenant).transpose()
+                }
+
+                async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+                    let rows =
+                        sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants ORDER BY created_ms, slug")
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.iter().map(tenant).collect()
+                }
+
+                async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO api_keys (key_id, tenant_id, role, key_hash, created_ms, revoked_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&key.key_id)
+                        .bind(&key.tenant)
+                        .bind(key.role.as_str())
+                        .bind(&key.key_hash)
+                        .bind(millis(key.created_at))
+                        .bind(key.revoked_at.map(millis))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on(e, "key"))?;
+                    Ok(())
+                }
+
+                async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+                    let row = sqlx::query("SELECT * FROM api_keys WHERE key_hash = $1")
+                        .bind(key_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(api_key).transpose()
+                }
+
+                async fn list_api_keys(&self, tenant: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+                    let rows =
+                        sqlx::query("SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_ms, key_id")
+                            .bind(tenant)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    rows.iter().map(api_key).collect()
+                }
+
+                async fn revoke_api_key(
+                    &self,
+                    tenant: &str,
+                    key_id: &str,
+                    at: Timestamp,
+                ) -> Result<bool, StoreError> {
+                    let done = sqlx::query("UPDATE api_keys SET revoked_ms = $1 WHERE tenant_id = $2 AND key_id = $3 AND revoked_ms IS NULL")
+                        .bind(millis(at))
+                        .bind(tenant)
+                        .bind(key_id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn insert_documents(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    documents: &[Document],
+                ) -> Result<(), StoreError> {
+                    let sql = format!(
+                        "INSERT INTO {} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        table(collection)
+                    );
+                    let mut tx = self.pool.begin().await?;
+                    for doc in documents {
+                        sqlx::query(&sql)
+                            .bind(tenant)
+                            .bind(&doc.id)
+                            .bind(unique_key(collection, doc))
+                            .bind(Json(&doc.body))
+                            .bind(millis(doc.created_at))
+                            .bind(millis(doc.updated_at))
+                            .bind(&doc.creator_id)
+                            .bind(&doc.updater_id)
+                            .bind(doc.revision)
+                            .bind(lookup_key(collection, doc))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| conflict_on(e, unique_field(collection)))?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn upsert_documents(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    documents: &[Document],
+                ) -> Result<Vec<Upserted>, StoreError> {
+                    let sql = format!(
+                        "INSERT INTO {t} (tenant_id, id, unique_key, doc, created_ms, updated_ms, creator_id, updater_id, revision, lookup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+                         ON CONFLICT (tenant_id, unique_key) DO UPDATE SET doc = excluded.doc, lookup_key = excluded.lookup_key, updated_ms = excluded.updated_ms, \
+                         updater_id = excluded.updater_id, revision = {t}.revision + 1 RETURNING id, revision",
+                        t = table(collection)
+                    );
+                    let mut outcome = Vec::with_capacity(documents.len());
+                    let mut tx = self.pool.begin().await?;
+                    for doc in documents {
+                        let row = sqlx::query(&sql)
+                            .bind(tenant)
+                            .bind(&doc.id)
+                            .bind(unique_key(collection, doc))
+                            .bind(Json(&doc.body))
+                            .bind(millis(doc.created_at))
+                            .bind(millis(doc.updated_at))
+                            .bind(&doc.creator_id)
+                            .bind(&doc.updater_id)
+                            .bind(lookup_key(collection, doc))
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(|e| conflict_on(e, unique_field(collection)))?;
+                        let revision: i64 = row.try_get("revision")?;
+                        outcome.push(Upserted {
+                            id: row.try_get("id")?,
+                            inserted: revision == 1,
+                        });
+                    }
+                    tx.commit().await?;
+                    Ok(outcome)
+                }
+
+                async fn get_document(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    id: &str,
+                ) -> Result<Option<Document>, StoreError> {
+                    let sql = format!(
+                        "SELECT {DOCUMENT_COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
+                        table(collection)
+                    );
                     let row = sqlx::query(&sql)
                         .bind(tenant)
-                        .bind(&doc.id)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(document).transpose()
+                }
+
+                async fn find_documents(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    list: &ListQuery,
+                ) -> Result<Vec<Document>, StoreError> {
+                    let mut sql = Sql::new(&format!(
+                            "SELECT {DOCUMENT_COLUMNS} FROM {} WHERE tenant_id = ",
+                            table(collection)
+                        ),
+                    );
+                    sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
+                    push_filter::<$dialect>(&mut sql, &list.filter, collection.lookup_field());
+                    push_order::<$dialect>(&mut sql, &list.sort);
+                    sql.push(" LIMIT ")
+                        .bind(Bind::Int(list.limit.into()))
+                        .push(" OFFSET ")
+                        .bind(Bind::Int(list.skip.min(i64::MAX as u64) as i64));
+                    let rows = query(&sql).fetch_all(&self.pool).await?;
+                    rows.iter().map(document).collect()
+                }
+
+                async fn count_documents(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    filter: &Filter,
+                ) -> Result<u64, StoreError> {
+                    let mut sql = Sql::new(&format!(
+                            "SELECT COUNT(*) FROM {} WHERE tenant_id = ",
+                            table(collection)
+                        ),
+                    );
+                    sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
+                    push_filter::<$dialect>(&mut sql, filter, collection.lookup_field());
+                    let count: i64 = query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
+                    Ok(count as u64)
+                }
+
+                async fn replace_document(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    doc: &Document,
+                    expected_revision: i64,
+                ) -> Result<bool, StoreError> {
+                    let sql = format!(
+                        "UPDATE {} SET unique_key = $1, doc = $2, updated_ms = $3, updater_id = $4, revision = revision + 1, lookup_key = $8 WHERE tenant_id = $5 AND id = $6 AND revision = $7",
+                        table(collection)
+                    );
+                    let done = sqlx::query(&sql)
                         .bind(unique_key(collection, doc))
                         .bind(Json(&doc.body))
-                        .bind(millis(doc.created_at))
                         .bind(millis(doc.updated_at))
-                        .bind(&doc.creator_id)
                         .bind(&doc.updater_id)
+                        .bind(tenant)
+                        .bind(&doc.id)
+                        .bind(expected_revision)
                         .bind(lookup_key(collection, doc))
-                        .fetch_one(&mut *tx)
+                        .execute(&self.pool)
                         .await
                         .map_err(|e| conflict_on(e, unique_field(collection)))?;
-                    let revision: i64 = row.try_get("revision")?;
-                    outcome.push(Upserted {
-                        id: row.try_get("id")?,
-                        inserted: revision == 1,
-                    });
+                    Ok(done.rows_affected() == 1)
                 }
-                tx.commit().await?;
-                Ok(outcome)
-            }
 
-            async fn get_document(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                id: &str,
-            ) -> Result<Option<Document>, StoreError> {
-                let sql = format!(
-                    "SELECT {DOCUMENT_COLUMNS} FROM {} WHERE tenant_id = $1 AND id = $2",
-                    table(collection)
-                );
-                let row = sqlx::query(&sql)
-                    .bind(tenant)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(document).transpose()
-            }
-
-            async fn find_documents(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                list: &ListQuery,
-            ) -> Result<Vec<Document>, StoreError> {
-                let mut sql = Sql::new(&format!(
-                        "SELECT {DOCUMENT_COLUMNS} FROM {} WHERE tenant_id = ",
+                async fn delete_document(
+                    &self,
+                    collection: Collection,
+                    tenant: &str,
+                    id: &str,
+                ) -> Result<bool, StoreError> {
+                    let sql = format!(
+                        "DELETE FROM {} WHERE tenant_id = $1 AND id = $2",
                         table(collection)
-                    ),
-                );
-                sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
-                push_filter::<$dialect>(&mut sql, &list.filter, collection.lookup_field());
-                push_order::<$dialect>(&mut sql, &list.sort);
-                sql.push(" LIMIT ")
-                    .bind(Bind::Int(list.limit.into()))
-                    .push(" OFFSET ")
-                    .bind(Bind::Int(list.skip.min(i64::MAX as u64) as i64));
-                let rows = query(&sql).fetch_all(&self.pool).await?;
-                rows.iter().map(document).collect()
-            }
-
-            async fn count_documents(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                filter: &Filter,
-            ) -> Result<u64, StoreError> {
-                let mut sql = Sql::new(&format!(
-                        "SELECT COUNT(*) FROM {} WHERE tenant_id = ",
-                        table(collection)
-                    ),
-                );
-                sql.bind(Bind::Text(tenant.to_string())).push(" AND ");
-                push_filter::<$dialect>(&mut sql, filter, collection.lookup_field());
-                let count: i64 = query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
-                Ok(count as u64)
-            }
-
-            async fn replace_document(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                doc: &Document,
-                expected_revision: i64,
-            ) -> Result<bool, StoreError> {
-                let sql = format!(
-                    "UPDATE {} SET unique_key = $1, doc = $2, updated_ms = $3, updater_id = $4, revision = revision + 1, lookup_key = $8 WHERE tenant_id = $5 AND id = $6 AND revision = $7",
-                    table(collection)
-                );
-                let done = sqlx::query(&sql)
-                    .bind(unique_key(collection, doc))
-                    .bind(Json(&doc.body))
-                    .bind(millis(doc.updated_at))
-                    .bind(&doc.updater_id)
-                    .bind(tenant)
-                    .bind(&doc.id)
-                    .bind(expected_revision)
-                    .bind(lookup_key(collection, doc))
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| conflict_on(e, unique_field(collection)))?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn delete_document(
-                &self,
-                collection: Collection,
-                tenant: &str,
-                id: &str,
-            ) -> Result<bool, StoreError> {
-                let sql = format!(
-                    "DELETE FROM {} WHERE tenant_id = $1 AND id = $2",
-                    table(collection)
-                );
-                let done = sqlx::query(&sql)
-                    .bind(tenant)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError> {
-                let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2 AND received_ms >= $3")
-                    .bind(tenant)
-                    .bind(event_id)
-                    .bind(millis(window_start))
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose().map_err(StoreError::from)
-            }
-
-            async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
-                self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
-                answer.await.map_err(|_| StoreError::Closed)?
-            }
-
-            async fn claim_due_jobs(&self, kinds: &[JobKind], now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
-                if kinds.is_empty() {
-                    return Ok(Vec::new());
+                    );
+                    let done = sqlx::query(&sql)
+                        .bind(tenant)
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
                 }
-                let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
-                sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
-                sql.push(" WHERE seq IN (SELECT seq FROM jobs WHERE kind IN ");
-                sql.push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
-                let now_bind = Bind::Int(millis(now));
-                sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
-                sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit))).push(<$dialect as Dialect>::SKIP_LOCKED);
-                sql.push(") RETURNING tenant_id, id, kind, due_ms, status, payload, attempts");
-                let rows = query(&sql).fetch_all(&self.pool).await?;
-                let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
-                claimed.sort_by_key(|c| c.job.due_at);
-                Ok(claimed)
-            }
 
-            async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
-                let (status, due, error) = match outcome {
-                    JobOutcome::Done => ("done", None, None),
-                    JobOutcome::Failed(error) => ("failed", None, Some(error)),
-                    JobOutcome::Retry(at, error) => ("pending", Some(millis(at)), Some(error)),
-                };
-                sqlx::query("UPDATE jobs SET status = $1, due_ms = COALESCE($2, due_ms), last_error = $3, lease_ms = NULL WHERE tenant_id = $4 AND id = $5 AND status = 'running'")
-                    .bind(status)
-                    .bind(due)
-                    .bind(error)
-                    .bind(tenant)
-                    .bind(job_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
+                async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError> {
+                    let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2 AND received_ms >= $3")
+                        .bind(tenant)
+                        .bind(event_id)
+                        .bind(millis(window_start))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose().map_err(StoreError::from)
+                }
 
-            async fn claim_idempotency_key(&self, tenant: &str, route: &str, key: &str, body_hash: &str, now: Timestamp, expired_before: Timestamp) -> Result<bool, StoreError> {
-                let claimed = sqlx::query(
-                    "INSERT INTO idempotency_keys (tenant_id, route, key, body_hash, status, response, created_ms) VALUES ($1, $2, $3, $4, NULL, NULL, $5) \
-                     ON CONFLICT (tenant_id, route, key) DO UPDATE SET body_hash = excluded.body_hash, status = NULL, response = NULL, created_ms = excluded.created_ms \
-                     WHERE idempotency_keys.created_ms < $6 RETURNING key",
-                )
-                .bind(tenant)
-                .bind(route)
-                .bind(key)
-                .bind(body_hash)
-                .bind(millis(now))
-                .bind(millis(expired_before))
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(claimed.is_some())
-            }
+                async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
+                    self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
+                    answer.await.map_err(|_| StoreError::Closed)?
+                }
 
-            async fn find_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-                let row = sqlx::query("SELECT body_hash, status, response, created_ms FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3")
+                async fn claim_due_jobs(&self, kinds: &[JobKind], now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
+                    if kinds.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
+                    sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
+                    sql.push(" WHERE seq IN (SELECT seq FROM jobs WHERE kind IN ");
+                    sql.push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
+                    let now_bind = Bind::Int(millis(now));
+                    sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
+                    sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                    sql.push(") RETURNING tenant_id, ").push(JOB_COLUMNS);
+                    let rows = query(&sql).fetch_all(&self.pool).await?;
+                    let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
+                    claimed.sort_by_key(|c| c.job.due_at);
+                    Ok(claimed)
+                }
+
+                async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
+                    let (status, due, error) = match outcome {
+                        JobOutcome::Done => ("done", None, None),
+                        JobOutcome::Failed(error) => ("failed", None, Some(error)),
+                        JobOutcome::Retry(at, error) => ("pending", Some(millis(at)), Some(error)),
+                    };
+                    sqlx::query("UPDATE jobs SET status = $1, due_ms = COALESCE($2, due_ms), last_error = $3, lease_ms = NULL WHERE tenant_id = $4 AND id = $5 AND status = 'running'")
+                        .bind(status)
+                        .bind(due)
+                        .bind(error)
+                        .bind(tenant)
+                        .bind(job_id)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn claim_idempotency_key(&self, tenant: &str, route: &str, key: &str, body_hash: &str, now: Timestamp, expired_before: Timestamp) -> Result<bool, StoreError> {
+                    let claimed = sqlx::query(
+                        "INSERT INTO idempotency_keys (tenant_id, route, key, body_hash, status, response, created_ms) VALUES ($1, $2, $3, $4, NULL, NULL, $5) \
+                         ON CONFLICT (tenant_id, route, key) DO UPDATE SET body_hash = excluded.body_hash, status = NULL, response = NULL, created_ms = excluded.created_ms \
+                         WHERE idempotency_keys.created_ms < $6 RETURNING key",
+                    )
                     .bind(tenant)
                     .bind(route)
                     .bind(key)
+                    .bind(body_hash)
+                    .bind(millis(now))
+                    .bind(millis(expired_before))
                     .fetch_optional(&self.pool)
                     .await?;
-                let Some(row) = row else { return Ok(None) };
-                let status: Option<i64> = row.try_get("status")?;
-                let response: Option<Json<serde_json::Value>> = row.try_get("response")?;
-                Ok(Some(IdempotencyRecord {
-                    body_hash: row.try_get("body_hash")?,
-                    response: status.zip(response).map(|(status, Json(body))| (u16::try_from(status).unwrap_or(500), body)),
-                    created_at: timestamp(row.try_get("created_ms")?)?,
-                }))
-            }
+                    Ok(claimed.is_some())
+                }
 
-            async fn answer_idempotency_key(&self, tenant: &str, route: &str, key: &str, status: u16, response: &serde_json::Value) -> Result<(), StoreError> {
-                sqlx::query("UPDATE idempotency_keys SET status = $1, response = $2 WHERE tenant_id = $3 AND route = $4 AND key = $5")
-                    .bind(i64::from(status))
-                    .bind(Json(response))
-                    .bind(tenant)
-                    .bind(route)
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
+                async fn find_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+                    let row = sqlx::query("SELECT body_hash, status, response, created_ms FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3")
+                        .bind(tenant)
+                        .bind(route)
+                        .bind(key)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let status: Option<i64> = row.try_get("status")?;
+                    let response: Option<Json<serde_json::Value>> = row.try_get("response")?;
+                    Ok(Some(IdempotencyRecord {
+                        body_hash: row.try_get("body_hash")?,
+                        response: status.zip(response).map(|(status, Json(body))| (u16::try_from(status).unwrap_or(500), body)),
+                        created_at: timestamp(row.try_get("created_ms")?)?,
+                    }))
+                }
 
-            async fn release_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3 AND response IS NULL")
-                    .bind(tenant)
-                    .bind(route)
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
+                async fn answer_idempotency_key(&self, tenant: &str, route: &str, key: &str, status: u16, response: &serde_json::Value) -> Result<(), StoreError> {
+                    sqlx::query("UPDATE idempotency_keys SET status = $1, response = $2 WHERE tenant_id = $3 AND route = $4 AND key = $5")
+                        .bind(i64::from(status))
+                        .bind(Json(response))
+                        .bind(tenant)
+                        .bind(route)
+                        .bind(key)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
 
-            async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
-                let row = sqlx::query("SELECT id, kind, due_ms, status, payload, attempts FROM jobs WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
-                    .bind(job_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(job).transpose()
-            }
+                async fn release_idempotency_key(&self, tenant: &str, route: &str, key: &str) -> Result<(), StoreError> {
+                    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND route = $2 AND key = $3 AND response IS NULL")
+                        .bind(tenant)
+                        .bind(route)
+                        .bind(key)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
 
-            async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {
-                let rows = sqlx::query("SELECT id, kind, due_ms, status, payload, attempts FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY due_ms, seq")
-                    .bind(tenant)
-                    .bind(kind.as_str())
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(job).collect()
+                async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+                    let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant)
+                        .bind(job_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(job).transpose()
+                }
+
+                async fn list_jobs(&self, tenant: &str, kind: JobKind) -> Result<Vec<Job>, StoreError> {
+                    let rows = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY due_ms, seq"))
+                        .bind(tenant)
+                        .bind(kind.as_str())
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(job).collect()
+                }
             }
-        }
         }
     };
 }

@@ -4,7 +4,7 @@
 mod dialect;
 
 use crate::StoreError;
-use crate::sql::store::{PendingCommit, migrator, sql_store};
+use crate::sql::store::{PendingCommit, sql_store};
 use crate::sql::{Bind, Sql};
 use dialect::SqliteDialect;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -38,17 +38,6 @@ impl SqliteStore {
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
         Ok(Self { pool, commits })
     }
-
-    fn migrator() -> sqlx::migrate::Migrator {
-        migrator(&[
-            (1, "foundation", include_str!("../../migrations/sqlite/0001_foundation.sql")),
-            (2, "events", include_str!("../../migrations/sqlite/0002_events.sql")),
-            (3, "lookup keys", include_str!("../../migrations/sqlite/0003_lookup_keys.sql")),
-            (4, "drop expression index", include_str!("../../migrations/sqlite/0004_drop_expression_index.sql")),
-            (5, "job leases", include_str!("../../migrations/sqlite/0005_job_leases.sql")),
-            (6, "idempotency keys", include_str!("../../migrations/sqlite/0006_idempotency_keys.sql")),
-        ])
-    }
 }
 
 /// Binds a built statement. SQLite has no array type; the dialect never asks for one.
@@ -67,4 +56,4 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
     query
 }
 
-sql_store!(SqliteStore, Sqlite, SqliteRow, SqliteDialect);
+sql_store!(SqliteStore, Sqlite, SqliteRow, SqliteDialect, "sqlite");
