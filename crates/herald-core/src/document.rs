@@ -27,6 +27,11 @@ pub struct Document {
 }
 
 impl Document {
+    /// A new document (revision 1) with `body`, created at `at` by `actor_id`.
+    pub fn new(id: String, body: Map<String, Value>, at: Timestamp, actor_id: &str) -> Self {
+        Self { id, body, created_at: at, updated_at: at, creator_id: actor_id.to_string(), updater_id: actor_id.to_string(), revision: 1 }
+    }
+
     /// The document as clients see it: system fields and body together.
     pub fn to_json(&self) -> Value {
         let mut out = Map::with_capacity(self.body.len() + 6);
@@ -49,21 +54,8 @@ impl Document {
         for field in fields {
             let mut segments = field.split('.');
             let head = segments.next().unwrap_or_default();
-            let Some(mut value) = full.get(head) else {
-                continue;
-            };
             let rest: Vec<&str> = segments.collect();
-            let mut found = true;
-            for segment in &rest {
-                match value.get(segment) {
-                    Some(v) => value = v,
-                    None => {
-                        found = false;
-                        break;
-                    }
-                }
-            }
-            if found {
+            if let Some(value) = full.get(head).and_then(|top| rest.iter().try_fold(top, |value, segment| value.get(segment))) {
                 insert_path(&mut out, head, &rest, value.clone());
             }
         }
@@ -110,6 +102,14 @@ pub mod timestamp_format {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A record (a validated resource, a notification) as a document body.
+pub fn to_body<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    match serde_json::to_value(record).expect("records serialize") {
+        Value::Object(body) => body,
+        _ => unreachable!("records are structs"),
     }
 }
 

@@ -96,6 +96,13 @@ pub struct Job {
     pub attempts: u32,
 }
 
+impl Job {
+    /// A job of `kind` waiting until `due_at`, never tried yet.
+    pub fn pending(id: String, kind: JobKind, due_at: Timestamp, payload: Value) -> Self {
+        Self { id, kind, due_at, status: JobStatus::Pending, payload, attempts: 0 }
+    }
+}
+
 /// A job a worker claimed, with its tenant.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedJob {

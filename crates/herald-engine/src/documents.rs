@@ -1,12 +1,12 @@
 //! The CRUD collections, with the CRUD service's semantics.
 
 use crate::EngineError;
+use herald_core::Invalid;
 use herald_core::clock::Clock;
 use herald_core::document::{Document, strip_system_fields};
 use herald_core::id::{is_document_id, new_document_id};
 use herald_core::query::{Filter, ListQuery, Update};
 use herald_core::resources::Collection;
-use herald_core::{Invalid, id};
 use herald_store::{Store, StoreError, Upserted};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -56,15 +56,7 @@ impl Documents {
         strip_system_fields(&mut body);
         let body = collection.validate(body)?;
         let now = self.clock.now();
-        Ok(Document {
-            id: new_document_id(now),
-            body,
-            created_at: now,
-            updated_at: now,
-            creator_id: actor.id.clone(),
-            updater_id: actor.id.clone(),
-            revision: 1,
-        })
+        Ok(Document::new(new_document_id(now), body, now, &actor.id))
     }
 
     /// Inserts or updates many documents by the collection's unique field, all or none. Every
@@ -161,7 +153,7 @@ impl Documents {
 
     /// Deletes a document.
     pub async fn delete(&self, collection: Collection, tenant: &str, document_id: &str) -> Result<(), EngineError> {
-        let found = id::is_document_id(document_id) && self.store.delete_document(collection, tenant, document_id).await?;
+        let found = is_document_id(document_id) && self.store.delete_document(collection, tenant, document_id).await?;
         if found { Ok(()) } else { Err(EngineError::NotFound(singular(collection))) }
     }
 }

@@ -62,7 +62,7 @@ impl Timers {
         let due = request.expiration_date()?;
         let id = new_document_id(self.clock.now());
         let payload = serde_json::to_value(&request).expect("timers serialize");
-        let job = Job { id: id.clone(), kind: JobKind::Timer, due_at: due, status: JobStatus::Pending, payload, attempts: 0 };
+        let job = Job::pending(id.clone(), JobKind::Timer, due, payload);
         self.store.commit_event(tenant, EventCommit { jobs: vec![job], ..EventCommit::default() }).await?;
         Ok(id)
     }

@@ -1,8 +1,9 @@
 //! Event settings: per-event visibility, supported channels, schema and handler.
 
 use super::channel::Channel;
-use super::{require_distinct, to_object};
+use super::require_distinct;
 use crate::Invalid;
+use crate::document::to_body;
 use crate::values::EventName;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,7 +47,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     {
         return Err(Invalid::new("handlerName", "must not be empty"));
     }
-    Ok(to_object(&setting))
+    Ok(to_body(&setting))
 }
 
 /// Checks that `schema` is a JSON Schema Herald can validate events with: valid against its

@@ -69,14 +69,6 @@ impl Collection {
     }
 }
 
-/// Serializes a validated resource back into a JSON object.
-fn to_object<T: serde::Serialize>(resource: &T) -> Map<String, Value> {
-    match serde_json::to_value(resource).expect("resources serialize") {
-        Value::Object(map) => map,
-        _ => unreachable!("resources are structs"),
-    }
-}
-
 /// Deserializes a non-empty, trimmed-not-blank string rule.
 fn require_non_blank(field: &str, value: &str) -> Result<(), Invalid> {
     if value.trim().is_empty() { Err(Invalid::new(field, "must not be empty")) } else { Ok(()) }

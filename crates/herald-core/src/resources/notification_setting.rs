@@ -2,8 +2,9 @@
 //! when, and with which reminders.
 
 use super::channel::Channel;
-use super::{require_distinct, require_non_blank, to_object};
+use super::{require_distinct, require_non_blank};
 use crate::Invalid;
+use crate::document::to_body;
 use crate::values::{EventName, HoursRange, IsoDuration};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -70,7 +71,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     require_distinct("channels", &setting.channels)?;
     require_distinct("reminders", &setting.reminders)?;
     require_distinct("hours", &setting.hours)?;
-    Ok(to_object(&setting))
+    Ok(to_body(&setting))
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Message templates: the words of each channel's message. Rendering comes with delivery;
 //! here the fields are checked for shape and consistency.
 
-use super::{require_non_blank, to_object};
+use super::require_non_blank;
 use crate::Invalid;
+use crate::document::to_body;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -101,7 +102,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
         require_non_blank(&format!("emailAttachments[{i}].file"), &attachment.file)?;
     }
     crate::render::check(&template)?;
-    Ok(to_object(&template))
+    Ok(to_body(&template))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Recipients: the patients and staff Herald notifies.
 
-use super::{require_distinct, require_non_blank, to_object};
+use super::{require_distinct, require_non_blank};
 use crate::Invalid;
+use crate::document::to_body;
 use crate::values::{E164, EmailAddress, TimeZoneName};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -126,7 +127,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
             return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
         }
     }
-    Ok(to_object(&user))
+    Ok(to_body(&user))
 }
 
 #[cfg(test)]

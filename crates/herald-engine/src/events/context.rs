@@ -5,10 +5,10 @@
 use crate::EngineError;
 use crate::documents::Actor;
 use crate::lookups;
-use herald_core::document::Document;
+use herald_core::document::{Document, to_body};
 use herald_core::event::IncomingEvent;
 use herald_core::id::new_document_id;
-use herald_core::job::{Job, JobKind, JobStatus};
+use herald_core::job::{Job, JobKind};
 use herald_core::notification::{EventRef, Message, MessageStatus, Notification, Reminder, ReminderStatus};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
@@ -277,14 +277,7 @@ impl HandlerContext {
             metadata.insert("reminder".into(), serde_json::to_value(&spec).expect("reminders serialize"));
             let emitted =
                 json!({"name": reminder_event.name, "key": reminder_event.key, "metadata": metadata, "payload": reminder_event.payload});
-            self.commit.jobs.push(Job {
-                id: job_id.clone(),
-                kind: JobKind::Reminder,
-                due_at: spec.expiration_date,
-                status: JobStatus::Pending,
-                payload: json!({"event": emitted}),
-                attempts: 0,
-            });
+            self.commit.jobs.push(Job::pending(job_id.clone(), JobKind::Reminder, spec.expiration_date, json!({"event": emitted})));
             self.notifications[notification].reminders.push(Reminder {
                 status: ReminderStatus::Active,
                 expiration_date: spec.expiration_date,
@@ -318,10 +311,7 @@ impl HandlerContext {
                 changed = true;
             }
             if changed {
-                let Value::Object(body) = serde_json::to_value(&notification).expect("notifications serialize") else {
-                    unreachable!("an object")
-                };
-                document.body = body;
+                document.body = to_body(&notification);
                 document.updated_at = self.now;
                 document.updater_id = self.actor.id.clone();
                 self.commit.updated_notifications.push(document);
@@ -377,28 +367,11 @@ impl HandlerContext {
             for (index, message) in notification.messages.iter().enumerate() {
                 if message.status == MessageStatus::Queued {
                     let payload = json!({"notification": id, "message": index});
-                    self.commit.jobs.push(Job {
-                        id: new_document_id(self.now),
-                        kind: JobKind::Delivery,
-                        due_at: self.deliver_at.unwrap_or(self.now),
-                        status: JobStatus::Pending,
-                        payload,
-                        attempts: 0,
-                    });
+                    let due_at = self.deliver_at.unwrap_or(self.now);
+                    self.commit.jobs.push(Job::pending(new_document_id(self.now), JobKind::Delivery, due_at, payload));
                 }
             }
-            let Value::Object(body) = serde_json::to_value(&notification).expect("notifications serialize") else {
-                unreachable!("an object")
-            };
-            documents.push(Document {
-                id,
-                body,
-                created_at: self.now,
-                updated_at: self.now,
-                creator_id: self.actor.id.clone(),
-                updater_id: self.actor.id.clone(),
-                revision: 1,
-            });
+            documents.push(Document::new(id, to_body(&notification), self.now, &self.actor.id));
         }
         (documents, self.commit)
     }

@@ -169,15 +169,6 @@ impl Events {
         body.insert("source".into(), serde_json::to_value(source).expect("sources serialize"));
         body.insert("status".into(), serde_json::to_value(status).expect("statuses serialize"));
         body.insert("errors".into(), Value::Array(errors.iter().map(|e| json!({"message": e})).collect()));
-        let now = self.clock.now();
-        Document {
-            id: doc_id.to_string(),
-            body,
-            created_at: now,
-            updated_at: now,
-            creator_id: actor.id.clone(),
-            updater_id: actor.id.clone(),
-            revision: 1,
-        }
+        Document::new(doc_id.to_string(), body, self.clock.now(), &actor.id)
     }
 }
