@@ -84,6 +84,7 @@ impl App {
             clock.clone(),
             SignedDuration::from_secs(config.dedup_window_seconds as i64),
             load_scripts(&config)?,
+            config.active_channels.clone(),
         );
         let allowed = AllowedHosts::new(config.timer_allowed_hosts.clone());
         let outputs = TimerOutputs {
@@ -111,7 +112,6 @@ impl App {
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             timers,
             idempotency: Idempotency::new(store.clone(), clock.clone()),
-            active_channels: config.active_channels.clone(),
             end_users,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),

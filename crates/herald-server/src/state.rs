@@ -24,7 +24,6 @@ pub(crate) struct Inner {
     pub(crate) previews: Previews,
     pub(crate) timers: Timers,
     pub(crate) idempotency: Idempotency,
-    pub(crate) active_channels: Vec<herald_core::resources::channel::Channel>,
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
@@ -59,11 +58,6 @@ impl AppState {
     /// Template previews.
     pub fn previews(&self) -> &Previews {
         &self.0.previews
-    }
-
-    /// The channels this server sends on.
-    pub fn active_channels(&self) -> &[herald_core::resources::channel::Channel] {
-        &self.0.active_channels
     }
 
     /// Idempotency keys.

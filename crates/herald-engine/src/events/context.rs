@@ -25,6 +25,9 @@ use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Why a recipient named by an event or a send gets nothing.
+pub(crate) const UNKNOWN_RECIPIENT: &str = "the recipient is not in the users directory";
+
 /// A user from the directory.
 #[derive(Clone, Debug)]
 pub struct Recipient {
@@ -337,7 +340,7 @@ impl HandlerContext {
 
     /// Records a recipient the event names but the directory does not know.
     pub fn record_unknown_recipient(&mut self, event: &EventView, user_id: &str) {
-        let failure = herald_core::notification::Failure { message: "the recipient is not in the users directory".into() };
+        let failure = herald_core::notification::Failure { message: UNKNOWN_RECIPIENT.into() };
         self.notifications.push(Notification {
             event: event.reference(),
             recipient: Some(user_id.to_string()),

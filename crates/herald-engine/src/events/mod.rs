@@ -35,6 +35,7 @@ use herald_core::clock::Clock;
 use herald_core::document::Document;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
 use herald_core::id::new_document_id;
+use herald_core::resources::channel::Channel;
 use herald_store::{Committed, Dedup, EventCommit, Store};
 use jiff::SignedDuration;
 use serde_json::{Map, Value, json};
@@ -52,6 +53,7 @@ pub struct Events {
     clock: Arc<dyn Clock>,
     dedup_window: SignedDuration,
     scripts: Option<Arc<ScriptHost>>,
+    active_channels: Vec<Channel>,
 }
 
 /// The answer to an accepted event: seed 03's `{"_id", "notifications"}`, where `_id` is the
@@ -60,9 +62,15 @@ pub type IngestResponse = Value;
 
 impl Events {
     /// An event processor deduplicating sender ids within `dedup_window`, with custom
-    /// handlers from `scripts` when given.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, dedup_window: SignedDuration, scripts: Option<Arc<ScriptHost>>) -> Self {
-        Self { store, clock, dedup_window, scripts }
+    /// handlers from `scripts` when given, sending on the server's `active_channels`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        dedup_window: SignedDuration,
+        scripts: Option<Arc<ScriptHost>>,
+        active_channels: Vec<Channel>,
+    ) -> Self {
+        Self { store, clock, dedup_window, scripts, active_channels }
     }
 
     /// Processes one event body from `source` for the caller's tenant. Returns once everything

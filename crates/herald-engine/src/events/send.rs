@@ -6,7 +6,7 @@
 //! a template name.
 
 use super::Events;
-use super::context::{EventView, HandlerContext};
+use super::context::{EventView, HandlerContext, UNKNOWN_RECIPIENT};
 use crate::EngineError;
 use crate::documents::Actor;
 use herald_core::Invalid;
@@ -27,18 +27,14 @@ const WHATSAPP_WITHOUT_TEMPLATE: &str = "Error: Missing required template name f
 
 impl Events {
     /// Queues a send; answers `{"failures": [{"userId", "channel", "error"}]}`.
-    pub async fn send(&self, actor: &Actor, body: Value, active: &[Channel]) -> Result<Value, EngineError> {
-        let request = SendRequest::parse(body, active)?;
+    pub async fn send(&self, actor: &Actor, body: Value) -> Result<Value, EngineError> {
+        let request = SendRequest::parse(body, &self.active_channels)?;
         if !request.email_attachments.is_empty() {
             return Err(Invalid::new("emailAttachments[0]", "is not a stored file (attachments need the files service)").into());
         }
         let (template_name, whatsapp_ready) = match &request.template_id {
             Some(id) => {
-                let found = if herald_core::id::is_document_id(id) {
-                    self.store.get_document(Collection::Templates, &actor.tenant, id).await?
-                } else {
-                    None
-                };
+                let found = self.store.get_document(Collection::Templates, &actor.tenant, id).await?;
                 let template = found.ok_or_else(|| Invalid::new("templateId", "no such template"))?;
                 let name = template.body.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
                 (name, template.body.get("whatsappTemplateName").is_some())
@@ -72,7 +68,7 @@ impl Events {
         let mut failures = Vec::new();
         for id in request.recipients.iter().filter(|id| !users.iter().any(|u| &u.user.id == *id)) {
             for channel in &request.channels {
-                failures.push(json!({"userId": id, "channel": channel, "error": "the recipient is not in the users directory"}));
+                failures.push(json!({"userId": id, "channel": channel, "error": UNKNOWN_RECIPIENT}));
             }
         }
         let content = request.inline.as_ref().map(|(title, body)| InlineContent { title: title.clone(), body: body.clone() });

@@ -46,10 +46,7 @@ async fn send(State(state): State<AppState>, caller: ServiceCaller, headers: Hea
     if let Err(error) = require(&caller, Permission::Send) {
         return error.into_response();
     }
-    idempotent(&state, &caller, "send", &headers, body, async |state, body| {
-        Ok(state.events().send(&caller.actor(), body, state.active_channels()).await?)
-    })
-    .await
+    idempotent(&state, &caller, "send", &headers, body, async |state, body| Ok(state.events().send(&caller.actor(), body).await?)).await
 }
 
 /// Runs `handle` under the request's `Idempotency-Key`, if it has one: the first answer to a
