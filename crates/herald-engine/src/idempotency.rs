@@ -73,40 +73,10 @@ impl Idempotency {
     }
 }
 
-/// SHA-256 of the body with object keys sorted, so key order does not matter.
+/// SHA-256 of the body as JSON text. serde_json keeps object keys sorted (Herald does not
+/// enable its `preserve_order` feature), so key order does not matter; a test guards that.
 fn body_hash(body: &Value) -> String {
-    fn canonical(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, key) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(key.clone()).to_string());
-                    out.push(':');
-                    canonical(&map[key], out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    canonical(item, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut text = String::new();
-    canonical(body, &mut text);
-    hex::encode(Sha256::digest(text.as_bytes()))
+    hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
 #[cfg(test)]
