@@ -81,14 +81,16 @@ pub struct AmqpConfig {
     pub default_tenant: String,
 }
 
+/// The broker's names and limits default to `herald-broker`'s own.
 impl Default for AmqpConfig {
     fn default() -> Self {
+        let broker = herald_broker::BrokerConfig::new("");
         Self {
-            exchange: "herald.events".into(),
-            queue: "herald.notifications".into(),
-            dead_letter_exchange: "herald.events.dead-letter".into(),
-            dead_letter_queue: "herald.notifications.dead-letter".into(),
-            prefetch: 10,
+            exchange: broker.exchange,
+            queue: broker.queue,
+            dead_letter_exchange: broker.dead_letter_exchange,
+            dead_letter_queue: broker.dead_letter_queue,
+            prefetch: broker.prefetch,
             tenant_header: "x-herald-tenant".into(),
             default_tenant: "default".into(),
         }
