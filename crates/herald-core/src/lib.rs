@@ -11,6 +11,7 @@ pub mod event;
 pub mod id;
 pub mod invalid;
 pub mod job;
+pub mod json;
 pub mod notification;
 pub mod query;
 pub mod render;

@@ -86,11 +86,7 @@ impl EventView {
 
     /// The emitters named in `metadata.emitters` (a string or a list of strings).
     pub fn emitters(&self) -> Vec<String> {
-        match self.metadata.get("emitters") {
-            Some(Value::String(one)) => vec![one.clone()],
-            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-            _ => Vec::new(),
-        }
+        herald_core::json::one_or_many(self.metadata.get("emitters"))
     }
 }
 

@@ -5,6 +5,7 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use herald_core::json::one_or_many;
 use herald_core::values::TenantSlug;
 use jiff::Timestamp;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -123,13 +124,7 @@ fn verify_jwt(token: &str, key: &DecodingKey, validation: &Validation, config: &
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("missing claim {}", config.tenant_claim)))?;
     let tenant = TenantSlug::parse(tenant).map_err(|_| invalid(&format!("claim {} is not a tenant slug", config.tenant_claim)))?;
-    let list = |name: &str| -> Vec<String> {
-        match claims.get(name) {
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-            Some(Value::String(one)) => vec![one.clone()],
-            _ => Vec::new(),
-        }
-    };
+    let list = |name: &str| one_or_many(claims.get(name));
     Ok(EndUser {
         tenant: tenant.to_string(),
         id: id.to_string(),

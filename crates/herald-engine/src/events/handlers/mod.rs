@@ -74,11 +74,7 @@ impl DefaultHandler {
 
 /// The strings at `field` of `object`: one string or a list of strings.
 fn strings_at(object: &Map<String, Value>, field: &str) -> Vec<String> {
-    match object.get(field) {
-        Some(Value::String(one)) if !one.is_empty() => vec![one.clone()],
-        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
+    herald_core::json::one_or_many(object.get(field))
 }
 
 /// The object at `field` of `object`, or an error naming `label`.
