@@ -17,11 +17,11 @@
 use crate::EngineError;
 use crate::documents::Actor;
 use crate::events::Events;
-use crate::timers::AllowedHosts;
+use crate::timers::TimerOutputs;
 use herald_core::clock::Clock;
 use herald_core::event::EventSource;
 use herald_core::job::{ClaimedJob, JobKind};
-use herald_core::timer::{OutputMode, Protocol, RestMethod, TimerRequest};
+use herald_core::timer::TimerRequest;
 use herald_store::{JobOutcome, Store};
 use jiff::SignedDuration;
 use serde_json::Value;
@@ -38,17 +38,6 @@ const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(30);
 
 /// How many times an expired timer's delivery is tried.
 const TIMER_ATTEMPTS: u32 = 5;
-
-/// Where expired timers deliver: HTTP to allowed hosts, and the broker when one is configured.
-#[derive(Clone)]
-pub struct TimerOutputs {
-    /// The HTTP client.
-    pub http: reqwest::Client,
-    /// Hosts `rest` timers may call.
-    pub allowed: AllowedHosts,
-    /// The broker for `amqp` timers.
-    pub amqp: Option<herald_broker::BrokerConfig>,
-}
 
 /// Runs due timed jobs.
 #[derive(Clone)]
@@ -95,59 +84,16 @@ impl Scheduler {
         let Ok(timer) = serde_json::from_value::<TimerRequest>(claimed.job.payload.clone()) else {
             return JobOutcome::Failed("the timer job is malformed".into());
         };
-        let body = Value::Object(timer.payload);
-        let delivered = match timer.output_mode {
-            OutputMode::Rest { method, protocol, hostname, port, path, headers } => {
-                if !self.outputs.allowed.allows(&hostname, port) {
-                    return JobOutcome::Failed("the host is not among the hosts timers may call".into());
-                }
-                let scheme = match protocol {
-                    Protocol::Http => "http",
-                    Protocol::Https => "https",
-                };
-                let url = format!("{scheme}://{hostname}{}{path}", port.map(|p| format!(":{p}")).unwrap_or_default());
-                let method = match method {
-                    RestMethod::Post => reqwest::Method::POST,
-                    RestMethod::Put => reqwest::Method::PUT,
-                    RestMethod::Patch => reqwest::Method::PATCH,
-                };
-                let mut request = self.outputs.http.request(method, url).json(&body).timeout(Duration::from_secs(10));
-                for (name, value) in &headers {
-                    request = request.header(name, value);
-                }
-                match request.send().await {
-                    Ok(response) if response.status().is_success() => Ok(()),
-                    Ok(response) => {
-                        let status = response.status();
-                        let retry_after = response
-                            .headers()
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.parse::<i64>().ok());
-                        let transient = status.is_server_error()
-                            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                            || status == reqwest::StatusCode::REQUEST_TIMEOUT;
-                        Err((transient, format!("the endpoint answered {}", status.as_u16()), retry_after))
-                    }
-                    Err(_) => Err((true, "the endpoint did not answer".to_string(), None)),
-                }
-            }
-            OutputMode::Amqp { exchange, routing_key, headers } => match &self.outputs.amqp {
-                None => Err((false, "AMQP output is not configured on this server (amqp_url)".to_string(), None)),
-                Some(broker) => herald_broker::publish_to(broker, &exchange, &routing_key, body.to_string().as_bytes(), &headers)
-                    .await
-                    .map_err(|error| (true, format!("publishing failed: {error}"), None)),
-            },
-        };
-        match delivered {
+        match self.outputs.deliver(timer).await {
             Ok(()) => JobOutcome::Done,
-            Err((true, error, retry_after)) if claimed.job.attempts < TIMER_ATTEMPTS => {
-                let wait = retry_after
+            Err(failure) if failure.transient && claimed.job.attempts < TIMER_ATTEMPTS => {
+                let wait = failure
+                    .retry_after
                     .map(SignedDuration::from_secs)
                     .unwrap_or_else(|| SignedDuration::from_secs(5 * 2i64.pow(claimed.job.attempts)));
-                JobOutcome::Retry(self.clock.now().checked_add(wait).unwrap_or(self.clock.now()), error)
+                JobOutcome::Retry(self.clock.now().checked_add(wait).unwrap_or(self.clock.now()), failure.reason)
             }
-            Err((_, error, _)) => JobOutcome::Failed(error),
+            Err(failure) => JobOutcome::Failed(failure.reason),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The timer service (the seeds' `POST /schedule`, `POST /abort`): timers are durable timed jobs
 //! like reminders; when one expires the scheduler delivers its payload by an HTTP call to an
-//! allowed host (never to arbitrary internal addresses) or an AMQP message.
+//! allowed host (never to arbitrary internal addresses) or an AMQP message, through
+//! [`TimerOutputs`]; the scheduler decides when to try again.
 
 use crate::EngineError;
 use herald_core::Invalid;
@@ -8,10 +9,11 @@ use herald_core::clock::Clock;
 use herald_core::document::format_timestamp;
 use herald_core::id::new_document_id;
 use herald_core::job::{Job, JobKind, JobStatus};
-use herald_core::timer::{OutputMode, TimerRequest};
+use herald_core::timer::{OutputMode, Protocol, RestMethod, TimerRequest};
 use herald_store::{EventCommit, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Hosts a `rest` timer may call: `host` (any port) or `host:port`.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +36,87 @@ impl AllowedHosts {
                 (None, _) => allowed == host,
             }
         })
+    }
+}
+
+/// Where expired timers deliver: HTTP to allowed hosts, and the broker when one is configured.
+#[derive(Clone)]
+pub struct TimerOutputs {
+    /// The HTTP client.
+    pub http: reqwest::Client,
+    /// Hosts `rest` timers may call.
+    pub allowed: AllowedHosts,
+    /// The broker for `amqp` timers.
+    pub amqp: Option<herald_broker::BrokerConfig>,
+}
+
+/// Why an expired timer's payload was not delivered.
+#[derive(Debug)]
+pub struct DeliveryFailure {
+    /// Whether trying again may help (no answer, 408, 429, 5xx, the broker unreachable).
+    pub transient: bool,
+    /// What went wrong, without the payload.
+    pub reason: String,
+    /// Seconds the endpoint asked to wait (`Retry-After`).
+    pub retry_after: Option<i64>,
+}
+
+impl DeliveryFailure {
+    fn permanent(reason: &str) -> Self {
+        Self { transient: false, reason: reason.to_string(), retry_after: None }
+    }
+}
+
+impl TimerOutputs {
+    /// Delivers an expired timer's payload: an HTTP call to an allowed host, or a message on
+    /// an existing exchange.
+    pub async fn deliver(&self, timer: TimerRequest) -> Result<(), DeliveryFailure> {
+        let body = Value::Object(timer.payload);
+        match timer.output_mode {
+            OutputMode::Rest { method, protocol, hostname, port, path, headers } => {
+                if !self.allowed.allows(&hostname, port) {
+                    return Err(DeliveryFailure::permanent("the host is not among the hosts timers may call"));
+                }
+                let scheme = match protocol {
+                    Protocol::Http => "http",
+                    Protocol::Https => "https",
+                };
+                let url = format!("{scheme}://{hostname}{}{path}", port.map(|p| format!(":{p}")).unwrap_or_default());
+                let method = match method {
+                    RestMethod::Post => reqwest::Method::POST,
+                    RestMethod::Put => reqwest::Method::PUT,
+                    RestMethod::Patch => reqwest::Method::PATCH,
+                };
+                let mut request = self.http.request(method, url).json(&body).timeout(Duration::from_secs(10));
+                for (name, value) in &headers {
+                    request = request.header(name, value);
+                }
+                let Ok(response) = request.send().await else {
+                    return Err(DeliveryFailure { transient: true, reason: "the endpoint did not answer".into(), retry_after: None });
+                };
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(());
+                }
+                let retry_after =
+                    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
+                Err(DeliveryFailure {
+                    transient: status.is_server_error()
+                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                        || status == reqwest::StatusCode::REQUEST_TIMEOUT,
+                    reason: format!("the endpoint answered {}", status.as_u16()),
+                    retry_after,
+                })
+            }
+            OutputMode::Amqp { exchange, routing_key, headers } => {
+                let Some(broker) = &self.amqp else {
+                    return Err(DeliveryFailure::permanent("AMQP output is not configured on this server (amqp_url)"));
+                };
+                herald_broker::publish_to(broker, &exchange, &routing_key, body.to_string().as_bytes(), &headers)
+                    .await
+                    .map_err(|error| DeliveryFailure { transient: true, reason: format!("publishing failed: {error}"), retry_after: None })
+            }
+        }
     }
 }
 
