@@ -16,6 +16,7 @@
 //! Deduplication: an event whose sender `id` was committed within the dedup window (5 minutes
 //! by default) is not processed again; the first response is repeated.
 
+mod arrival;
 mod context;
 pub mod custom;
 mod handlers;
@@ -28,17 +29,16 @@ pub use context::{HandlerContext, Recipient};
 use crate::EngineError;
 use crate::documents::Actor;
 use crate::lookups;
-use context::EventView;
+use arrival::Arrival;
 use custom::ScriptHost;
 use herald_core::Invalid;
 use herald_core::clock::Clock;
 use herald_core::document::Document;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
-use herald_core::id::new_document_id;
 use herald_core::resources::channel::Channel;
 use herald_store::{Committed, Dedup, EventCommit, Store};
 use jiff::SignedDuration;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// Every event name a default handler processes, for listing events to users.
@@ -85,31 +85,29 @@ impl Events {
         {
             return Ok(first);
         }
-        let event_doc_id = new_document_id(now);
-        let sender_id = event.id_or_new();
+        let arrival = Arrival::new(actor, &event, source, now);
         let setting = lookups::event_settings(&self.store, &actor.tenant, Some(event.name.as_str())).await?.into_iter().next();
         let custom = setting.as_ref().and_then(|s| s.handler_name.clone());
         let handler = if custom.is_some() { None } else { handlers::default_handler(event.name.as_str()) };
         if handler.is_none() && custom.is_none() {
             let error = Invalid::new("", "Unknown event");
-            self.record_error(actor, &event_doc_id, &sender_id, &event, source, &error.reason).await?;
+            self.record_error(&arrival, &error.reason).await?;
             return Err(error.into());
         }
         let schema = setting.as_ref().and_then(|s| s.event_schema.clone()).or_else(|| handler.map(|h| h.schema()));
         if let Some(schema) = schema
             && let Err(reason) = schemas::check(&schema, &event)
         {
-            self.record_error(actor, &event_doc_id, &sender_id, &event, source, &reason.to_string()).await?;
+            self.record_error(&arrival, &reason.to_string()).await?;
             return Err(reason.into());
         }
-        let view = EventView::new(event_doc_id.clone(), sender_id.clone(), &event);
         let supported = setting.as_ref().and_then(|s| s.supported_channels.clone());
-        let context = HandlerContext::new(self.store.clone(), actor.clone(), now, view, supported);
+        let context = HandlerContext::new(self.store.clone(), actor.clone(), now, arrival.view(), supported);
         let outcome = match (custom, handler) {
             (Some(name), _) => match self.scripts.as_ref().filter(|host| host.contains(&name)) {
                 Some(host) => {
                     let config = setting.and_then(|s| s.handler_config).map_or(Value::Null, Value::Object);
-                    let script_event = json!({"id": sender_id, "key": event.key, "name": event.name, "metadata": event.metadata, "payload": event.payload});
+                    let script_event = json!({"id": arrival.sender_id, "key": event.key, "name": event.name, "metadata": event.metadata, "payload": event.payload});
                     custom::run(host.clone(), name, context, script_event, config).await
                 }
                 None => Err(Invalid::new("handlerName", format!("the custom handler {name} is not loaded on this server")).into()),
@@ -124,14 +122,15 @@ impl Events {
             Ok(context) => context,
             Err(error) => {
                 if let EngineError::Invalid(invalid) = &error {
-                    self.record_error(actor, &event_doc_id, &sender_id, &event, source, &invalid.to_string()).await?;
+                    self.record_error(&arrival, &invalid.to_string()).await?;
                 }
                 return Err(error);
             }
         };
         let (notifications, mut commit) = context.finish();
-        let response = json!({"_id": event_doc_id, "notifications": notifications.iter().map(Document::to_json).collect::<Vec<_>>()});
-        commit.event = Some(self.event_document(actor, &event_doc_id, &sender_id, &event, source, EventStatus::Processed, &[]));
+        let response =
+            json!({"_id": arrival.document_id, "notifications": notifications.iter().map(Document::to_json).collect::<Vec<_>>()});
+        commit.event = Some(arrival.record(EventStatus::Processed, &[]));
         commit.notifications = notifications;
         commit.dedup =
             event.id.as_ref().map(|id| Dedup { event_id: id.clone(), response: response.clone(), received_at: now, window_start });
@@ -141,42 +140,10 @@ impl Events {
         }
     }
 
-    async fn record_error(
-        &self,
-        actor: &Actor,
-        doc_id: &str,
-        sender_id: &str,
-        event: &IncomingEvent,
-        source: EventSource,
-        reason: &str,
-    ) -> Result<(), EngineError> {
-        let document = self.event_document(actor, doc_id, sender_id, event, source, EventStatus::Error, &[reason]);
-        self.store.commit_event(&actor.tenant, EventCommit { event: Some(document), ..EventCommit::default() }).await?;
+    /// Records a refused event in the events log with status `ERROR` and the reason.
+    async fn record_error(&self, arrival: &Arrival<'_>, reason: &str) -> Result<(), EngineError> {
+        let record = arrival.record(EventStatus::Error, &[reason]);
+        self.store.commit_event(&arrival.actor.tenant, EventCommit { event: Some(record), ..EventCommit::default() }).await?;
         Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn event_document(
-        &self,
-        actor: &Actor,
-        doc_id: &str,
-        sender_id: &str,
-        event: &IncomingEvent,
-        source: EventSource,
-        status: EventStatus,
-        errors: &[&str],
-    ) -> Document {
-        let mut body = Map::new();
-        body.insert("id".into(), Value::String(sender_id.to_string()));
-        if let Some(key) = &event.key {
-            body.insert("key".into(), Value::String(key.clone()));
-        }
-        body.insert("name".into(), Value::String(event.name.to_string()));
-        body.insert("metadata".into(), Value::Object(event.metadata.clone()));
-        body.insert("payload".into(), Value::Object(event.payload.clone()));
-        body.insert("source".into(), serde_json::to_value(source).expect("sources serialize"));
-        body.insert("status".into(), serde_json::to_value(status).expect("statuses serialize"));
-        body.insert("errors".into(), Value::Array(errors.iter().map(|e| json!({"message": e})).collect()));
-        Document::new(doc_id.to_string(), body, self.clock.now(), &actor.id)
     }
 }

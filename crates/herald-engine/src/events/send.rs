@@ -6,12 +6,12 @@
 //! a template name.
 
 use super::Events;
-use super::context::{EventView, HandlerContext, UNKNOWN_RECIPIENT};
+use super::arrival::Arrival;
+use super::context::{HandlerContext, UNKNOWN_RECIPIENT};
 use crate::EngineError;
 use crate::documents::Actor;
 use herald_core::Invalid;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
-use herald_core::id::new_document_id;
 use herald_core::notification::{InlineContent, Message, MessageStatus, Notification};
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
@@ -53,9 +53,8 @@ impl Events {
             .unwrap_or_default(),
             payload: request.data.clone(),
         };
-        let (event_doc_id, sender_id) = (new_document_id(now), event.id_or_new());
-        let view = EventView::new(event_doc_id.clone(), sender_id.clone(), &event);
-        let mut context = HandlerContext::new(self.store.clone(), actor.clone(), now, view, None);
+        let arrival = Arrival::new(actor, &event, EventSource::Http, now);
+        let mut context = HandlerContext::new(self.store.clone(), actor.clone(), now, arrival.view(), None);
         if let Some(at) = request.scheduled_at {
             context.deliver_at(at);
         }
@@ -98,7 +97,7 @@ impl Events {
             });
         }
         let (notifications, mut commit) = context.finish();
-        commit.event = Some(self.event_document(actor, &event_doc_id, &sender_id, &event, EventSource::Http, EventStatus::Processed, &[]));
+        commit.event = Some(arrival.record(EventStatus::Processed, &[]));
         commit.notifications = notifications;
         self.store.commit_event(&actor.tenant, commit).await?;
         Ok(json!({"failures": failures}))
