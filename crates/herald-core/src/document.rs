@@ -105,6 +105,26 @@ pub mod timestamp_format {
     }
 }
 
+/// Serde for optional timestamps, in the same format as [`timestamp_format`].
+pub mod optional_timestamp_format {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `ts` as `2024-05-01T09:00:00.000Z`, or null.
+    pub fn serialize<S: Serializer>(ts: &Option<Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
+        match ts {
+            Some(ts) => super::timestamp_format::serialize(ts, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Reads an optional RFC 3339 timestamp.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Timestamp>, D::Error> {
+        let text = Option::<std::borrow::Cow<str>>::deserialize(deserializer)?;
+        text.map(|t| t.parse().map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
 /// A record (a validated resource, a notification) as a document body.
 pub fn to_body<T: serde::Serialize>(record: &T) -> Map<String, Value> {
     match serde_json::to_value(record).expect("records serialize") {

@@ -45,12 +45,27 @@ pub struct EventRef {
     pub payload: Map<String, Value>,
 }
 
-/// Where a message is in its life.
+/// Where a message is in its life: `queued → sending → SUCCESS` (later `delivered` and `read`
+/// from provider callbacks), or `FAILURE` once it failed for good; `skipped` when it was never
+/// to be sent. The two settled outcomes keep seed 03's values (`SUCCESS`, `FAILURE`), so
+/// clients of the notification manager that filter `messages.status` keep working.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
-    /// Committed, waiting for delivery.
+    /// Committed, waiting for delivery (or for its next attempt).
     Queued,
+    /// Handed to the provider; the answer is not recorded yet.
+    Sending,
+    /// The provider accepted it.
+    #[serde(rename = "SUCCESS")]
+    Sent,
+    /// The provider reported it delivered.
+    Delivered,
+    /// The recipient read it.
+    Read,
+    /// It failed for good; `error` says why.
+    #[serde(rename = "FAILURE")]
+    Failed,
     /// Not sent: the recipient has no address for the channel, or a rule withheld it.
     Skipped,
 }
@@ -72,6 +87,102 @@ pub struct Message {
     /// template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<InlineContent>,
+    /// Channels to try, in order, if this one fails for good or the recipient has no address
+    /// for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<Channel>,
+    /// The index of the message this one stands in for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_for: Option<usize>,
+    /// Per-send email options (`POST /send`'s copies and sender).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailOptions>,
+    /// Why it failed for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The provider that sent it (seed 03's `service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The provider's id for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    /// What an in-app message shows in the recipient's notification center.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<Value>,
+    /// Every status it went through, with when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<StatusChange>,
+    /// Every delivery attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// `POST /send`'s email options, kept with each email message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailOptions {
+    /// Carbon copies (invalid addresses already dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carbon_copies: Vec<String>,
+    /// Blind carbon copies (invalid addresses already dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_carbon_copies: Vec<String>,
+    /// The sender, overriding the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+/// A status a message reached, and when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The status.
+    pub status: MessageStatus,
+    /// When it was reached.
+    #[serde(with = "crate::document::timestamp_format")]
+    pub at: Timestamp,
+}
+
+/// How one delivery attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptOutcome {
+    /// The provider accepted the message.
+    Sent,
+    /// It failed in a way worth trying again.
+    Retry,
+    /// It failed for good.
+    Failed,
+}
+
+/// One delivery attempt, as the provider answered it. The response is truncated and never
+/// holds the message's content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// When it started.
+    #[serde(with = "crate::document::timestamp_format")]
+    pub started_at: Timestamp,
+    /// How long the provider took, in milliseconds.
+    pub duration_ms: u64,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// The provider's status code (HTTP status, SMTP reply code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<u16>,
+    /// The provider's answer, truncated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// The provider's id for the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    /// What went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When the next attempt is due, after a retryable failure.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::document::optional_timestamp_format")]
+    pub next_attempt_at: Option<Timestamp>,
 }
 
 /// A message's own title and body, rendered like a template's fields.
@@ -91,7 +202,44 @@ impl Message {
             Ok(()) => (MessageStatus::Queued, None),
             Err(reason) => (MessageStatus::Skipped, Some(reason.to_string())),
         };
-        Self { status, channel, template_name: template_name.to_string(), reason, content: None }
+        Self {
+            status,
+            channel,
+            template_name: template_name.to_string(),
+            reason,
+            content: None,
+            fallbacks: Vec::new(),
+            fallback_for: None,
+            email: None,
+            error: None,
+            service: None,
+            provider_message_id: None,
+            rendered: None,
+            history: Vec::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// Records that the message reached `status` at `at`.
+    pub fn reach(&mut self, status: MessageStatus, at: Timestamp) {
+        self.status = status;
+        self.history.push(StatusChange { status, at });
+    }
+
+    /// The stand-in for this message (at `index` in `messages`) on its next fallback channel
+    /// the recipient has an address for and that no other message of the same template uses
+    /// yet; `None` when there is none. The stand-in keeps the remaining fallbacks.
+    pub fn fallback(&self, index: usize, user: &crate::resources::user::User, messages: &[Message]) -> Option<Message> {
+        let root = self.fallback_for.unwrap_or(index);
+        let taken = |channel: Channel| messages.iter().any(|m| m.channel == channel && m.template_name == self.template_name);
+        let mut remaining = self.fallbacks.iter().copied().skip_while(|channel| taken(*channel) || user.address_for(*channel).is_err());
+        let channel = remaining.next()?;
+        let mut stand_in = Message::for_recipient(user, channel, &self.template_name);
+        stand_in.fallbacks = remaining.collect();
+        stand_in.fallback_for = Some(root);
+        stand_in.content = self.content.clone();
+        stand_in.email = self.email.clone();
+        Some(stand_in)
     }
 }
 

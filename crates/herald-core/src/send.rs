@@ -36,6 +36,9 @@ pub struct SendRequest {
     pub email_sender: Option<EmailAddress>,
     /// When to send; now when absent.
     pub scheduled_at: Option<Timestamp>,
+    /// Channels to try, in order, for a message that fails for good or cannot reach its
+    /// recipient (Herald's extension to seed 03's body).
+    pub fallback_channels: Vec<Channel>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +67,8 @@ struct Body {
     email_sender: Option<String>,
     #[serde(default)]
     scheduled_at: Option<String>,
+    #[serde(default)]
+    fallback_channels: Vec<Channel>,
 }
 
 impl SendRequest {
@@ -78,6 +83,9 @@ impl SendRequest {
         }
         let recipients = body.recipients.unwrap_or_default();
         let clusters = body.clusters.unwrap_or_default();
+        if let Some(i) = body.fallback_channels.iter().position(|c| !SEND_CHANNELS.contains(c) || !active.contains(c)) {
+            return Err(Invalid::new(format!("fallbackChannels[{i}]"), "is not an active channel"));
+        }
         if recipients.is_empty() && clusters.is_empty() {
             return Err(Invalid::new("recipients", "recipients or clusters are required"));
         }
@@ -117,6 +125,7 @@ impl SendRequest {
             email_blind_carbon_copies: addresses("emailBlindCarbonCopies", body.email_blind_carbon_copies)?,
             email_sender,
             scheduled_at,
+            fallback_channels: body.fallback_channels,
         })
     }
 }

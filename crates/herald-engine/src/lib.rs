@@ -6,10 +6,12 @@
 //! - [`tenants::Tenants`]: tenants and their API keys.
 //! - [`access`]: who a bearer key belongs to and what it may do.
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
-//! - [`scheduler::Scheduler`]: runs due timed jobs (reminders today).
+//! - [`scheduler::Scheduler`]: runs due reminders and timer-service timers.
+//! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
 
 pub mod access;
+pub mod delivery;
 pub mod documents;
 mod error;
 pub mod events;

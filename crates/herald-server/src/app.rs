@@ -12,6 +12,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::{Router, ServiceExt, middleware};
 use herald_core::clock::{Clock, SystemClock};
+use herald_channels::{Provider, ProviderConfig};
+use herald_core::resources::channel::Channel;
+use herald_engine::delivery::Dispatcher;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
@@ -24,6 +27,7 @@ use herald_engine::user_settings::UserSettings;
 use herald_scripting::{ScriptLimits, Scripts};
 use herald_store::Store;
 use jiff::SignedDuration;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -48,12 +52,27 @@ fn load_scripts(config: &Config) -> anyhow::Result<Option<Arc<ScriptHost>>> {
     Ok(Some(Arc::new(ScriptHost::new(scripts, limits))))
 }
 
+/// The provider of each active channel: the configured one, else the in-app store for the
+/// in-app channel and the console for the others.
+fn providers(config: &Config) -> anyhow::Result<HashMap<Channel, Arc<dyn Provider>>> {
+    let mut providers = HashMap::new();
+    for channel in &config.active_channels {
+        let default = if *channel == Channel::InApp { ProviderConfig::InApp } else { ProviderConfig::Console };
+        let provider_config = config.channels.get(channel).unwrap_or(&default);
+        let provider = provider_config.build().map_err(|e| anyhow::anyhow!("channels.{}: {e}", channel.as_str()))?;
+        providers.insert(*channel, provider);
+    }
+    Ok(providers)
+}
+
+
 /// A built Herald: migrated database, bound listener, ready to run.
 pub struct App {
     listener: TcpListener,
     router: Router,
     consumer: Option<(herald_broker::BrokerConfig, Arc<EventSink>)>,
     scheduler: Scheduler,
+    dispatcher: Dispatcher,
     job_poll: Option<std::time::Duration>,
     store: Arc<dyn Store>,
     bootstrap_key: Option<IssuedKey>,
@@ -93,6 +112,8 @@ impl App {
             amqp: config.amqp_url.as_ref().map(|url| config.amqp.broker(url.expose())),
         };
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs);
+        let dispatcher =
+            Dispatcher::new(store.clone(), clock.clone(), providers(&config)?, config.delivery.clone(), config.default_locale.clone());
         let timers = Timers::new(store.clone(), clock.clone(), allowed);
         let job_poll = (config.job_poll_interval_ms > 0).then(|| std::time::Duration::from_millis(config.job_poll_interval_ms));
         let consumer = config.amqp_url.as_ref().map(|url| {
@@ -137,7 +158,7 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, consumer, scheduler, job_poll, store, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self { listener, router, consumer, scheduler, dispatcher, job_poll, store, bootstrap_key, shutdown: CancellationToken::new() })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -155,6 +176,11 @@ impl App {
         self.scheduler.clone()
     }
 
+    /// The delivery dispatcher, for tests that run due deliveries by hand.
+    pub fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher.clone()
+    }
+
     /// The store, for tests and tools that inspect what the server wrote.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
@@ -170,6 +196,7 @@ impl App {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let consumer = self.consumer.map(|(config, sink)| tokio::spawn(herald_broker::run_consumer(config, sink, self.shutdown.clone())));
         let jobs = self.job_poll.map(|poll| tokio::spawn(self.scheduler.run(poll, self.shutdown.clone())));
+        let deliveries = self.job_poll.map(|poll| tokio::spawn(self.dispatcher.run(poll, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
@@ -177,8 +204,8 @@ impl App {
         if let Some(consumer) = consumer {
             consumer.await??;
         }
-        if let Some(jobs) = jobs {
-            jobs.await?;
+        for runner in [jobs, deliveries].into_iter().flatten() {
+            runner.await?;
         }
         Ok(())
     }

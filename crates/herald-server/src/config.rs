@@ -5,6 +5,10 @@
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use herald_channels::ProviderConfig;
+use herald_core::resources::channel::Channel;
+use herald_engine::delivery::DeliveryConfig;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,11 @@ pub struct Config {
     /// Hosts `rest` timers may call (`host` or `host:port`); none by default, so timers never
     /// reach internal addresses unless configured to.
     pub timer_allowed_hosts: Vec<String>,
+    /// The provider of each channel (`[channels.email] type = "smtp"`, …). A channel not
+    /// listed uses the console provider (the in-app channel, the notification center).
+    pub channels: BTreeMap<Channel, ProviderConfig>,
+    /// Delivery concurrency, timeouts, retries and rate limits.
+    pub delivery: DeliveryConfig,
     /// Folder of custom handler scripts (`*.js`, named by file stem), loaded at start.
     pub scripts_dir: Option<PathBuf>,
     /// Milliseconds a custom handler may run before it is stopped.
@@ -272,6 +281,8 @@ impl Default for Config {
             },
             job_poll_interval_ms: 1_000,
             timer_allowed_hosts: Vec::new(),
+            channels: BTreeMap::new(),
+            delivery: DeliveryConfig::default(),
             scripts_dir: None,
             script_timeout_ms: 2_000,
             script_memory_mb: 32,

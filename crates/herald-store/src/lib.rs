@@ -13,7 +13,7 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, Committed, Dedup, EventCommit, IdempotencyRecord, JobOutcome, TenantRecord, Upserted};
+pub use records::{ApiKeyRecord, Committed, Dedup, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome, TenantRecord, Upserted};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -136,7 +136,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` jobs of `kinds`, of any tenant, that are due at `now` (pending,
     /// or running with a lease that ran out), earliest first: they become `running` with a
     /// lease until `lease_until` and one more attempt. Several workers (and instances, on
-    /// PostgreSQL) never claim the same job at once.
+    /// PostgreSQL) never claim the same job at once. Tenants share a claim fairly: each gets
+    /// at most `limit / tenants` of it (rounded up), so one tenant's backlog cannot hold back
+    /// another's due jobs.
     async fn claim_due_jobs(
         &self,
         kinds: &[JobKind],
@@ -147,6 +149,8 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a claimed job `done`, `failed` (with its error) or `pending` again (due at
     /// `retry_at`, with its error); a job no longer `running` is left as it is.
     async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
+    /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.
+    async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

@@ -94,6 +94,31 @@ pub enum JobOutcome {
     Failed(String),
     /// Try again at this time.
     Retry(Timestamp, String),
+    /// Not tried after all (a rate limit held it back): due again at this time, and the claim
+    /// does not count as an attempt.
+    Defer(Timestamp),
+}
+
+/// What one step of a message's delivery changes, written in one transaction: the message
+/// itself, maybe a failure on its notification, maybe a stand-in message on a fallback
+/// channel with its delivery job, and maybe the settled job.
+#[derive(Clone, Debug)]
+pub struct DeliveryUpdate {
+    /// The notification's `_id`.
+    pub notification_id: String,
+    /// The message's index in the notification's `messages`.
+    pub message_index: usize,
+    /// The message as it is now.
+    pub message: Value,
+    /// An entry appended to the notification's `failures`.
+    pub failure: Option<Value>,
+    /// A stand-in message appended to `messages`, and its delivery job (whose payload's
+    /// `message` is set to the stand-in's index).
+    pub stand_in: Option<(Value, Job)>,
+    /// The claimed job and how it ended.
+    pub job: Option<(String, JobOutcome)>,
+    /// When this happened.
+    pub at: Timestamp,
 }
 
 /// A stored Idempotency-Key.

@@ -23,3 +23,18 @@ pub enum Channel {
     /// A signed HTTP callback.
     Webhook,
 }
+
+impl Channel {
+    /// The channel's name, as requests and configuration spell it (`in_app`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Push => "push",
+            Channel::Voice => "voice",
+            Channel::Whatsapp => "whatsapp",
+            Channel::InApp => "in_app",
+            Channel::Webhook => "webhook",
+        }
+    }
+}

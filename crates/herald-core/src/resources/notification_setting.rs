@@ -57,6 +57,10 @@ pub struct NotificationSetting {
     /// Reminders before the event, as ISO 8601 durations (`P1D`, `PT2H`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reminders: Vec<IsoDuration>,
+    /// Channels to try, in order, when a message on one of `channels` fails for good or the
+    /// recipient has no address for it (e.g. `["whatsapp", "sms"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_channels: Vec<Channel>,
 }
 
 /// Validates and normalizes a notification setting.
@@ -71,6 +75,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     require_distinct("channels", &setting.channels)?;
     require_distinct("reminders", &setting.reminders)?;
     require_distinct("hours", &setting.hours)?;
+    require_distinct("fallbackChannels", &setting.fallback_channels)?;
     Ok(to_body(&setting))
 }
 
@@ -101,6 +106,7 @@ mod tests {
             (with("rule", json!("MAYBE")), "rule"),
             (with("channels", json!(["email", "pigeon"])), "channels[1]"),
             (with("channels", json!(["sms", "sms"])), "channels[1]"),
+            (with("fallbackChannels", json!(["sms", "fax"])), "fallbackChannels[1]"),
             (with("eventName", json!("bad name")), "eventName"),
             (with("templateName", json!("")), "templateName"),
             (json!({"eventName": "E", "templateName": "t"}), "channels"),

@@ -9,7 +9,7 @@ use herald_core::document::{Document, to_body};
 use herald_core::event::IncomingEvent;
 use herald_core::id::new_document_id;
 use herald_core::job::{Job, JobKind};
-use herald_core::notification::{EventRef, Message, MessageStatus, Notification, Reminder, ReminderStatus};
+use herald_core::notification::{EventRef, MessageStatus, Notification, Reminder, ReminderStatus};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
@@ -234,7 +234,7 @@ impl HandlerContext {
     /// `queued` (with its delivery job) or `skipped` when the user has no address for the
     /// channel. Returns the notification's index, for reminders to join it.
     pub fn send_messages(&mut self, event: &EventView, user: &Recipient, specs: &[MessageSpec]) -> usize {
-        let messages = specs.iter().map(|spec| Message::for_recipient(&user.user, spec.channel, &spec.template_name)).collect();
+        let messages = herald_core::rules::messages::plan(&user.user, specs);
         self.notifications.push(Notification {
             event: event.reference(),
             recipient: Some(user.user.id.clone()),
@@ -363,8 +363,10 @@ impl HandlerContext {
         let mut documents = Vec::new();
         for notification in merged.into_iter().filter(|n| !(n.messages.is_empty() && n.reminders.is_empty() && n.failures.is_empty())) {
             let id = new_document_id(self.now);
-            for (index, message) in notification.messages.iter().enumerate() {
+            let mut notification = notification;
+            for (index, message) in notification.messages.iter_mut().enumerate() {
                 if message.status == MessageStatus::Queued {
+                    message.reach(MessageStatus::Queued, self.now);
                     let payload = json!({"notification": id, "message": index});
                     let due_at = self.deliver_at.unwrap_or(self.now);
                     self.commit.jobs.push(Job::pending(new_document_id(self.now), JobKind::Delivery, due_at, payload));

@@ -12,9 +12,10 @@ use crate::EngineError;
 use crate::documents::Actor;
 use herald_core::Invalid;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
-use herald_core::notification::{InlineContent, Message, MessageStatus, Notification};
+use herald_core::notification::{EmailOptions, InlineContent, MessageStatus, Notification};
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
+use herald_core::rules::messages::{MessageSpec, plan};
 use herald_core::rules::recipients::RecipientQuery;
 use herald_core::send::SendRequest;
 use serde_json::{Value, json};
@@ -71,20 +72,32 @@ impl Events {
             }
         }
         let content = request.inline.as_ref().map(|(title, body)| InlineContent { title: title.clone(), body: body.clone() });
+        let email = EmailOptions {
+            carbon_copies: request.email_carbon_copies.iter().map(ToString::to_string).collect(),
+            blind_carbon_copies: request.email_blind_carbon_copies.iter().map(ToString::to_string).collect(),
+            sender: request.email_sender.as_ref().map(ToString::to_string),
+        };
+        let specs: Vec<MessageSpec> = request
+            .channels
+            .iter()
+            .map(|channel| MessageSpec {
+                channel: *channel,
+                template_name: template_name.clone(),
+                fallbacks: request.fallback_channels.iter().copied().filter(|c| c != channel).collect(),
+            })
+            .collect();
         for user in &users {
-            let messages: Vec<Message> = request
-                .channels
-                .iter()
-                .map(|channel| {
-                    let mut message = Message::for_recipient(&user.user, *channel, &template_name);
-                    if *channel == Channel::Whatsapp && !whatsapp_ready {
-                        message.status = MessageStatus::Skipped;
-                        message.reason = Some(WHATSAPP_WITHOUT_TEMPLATE.into());
-                    }
-                    message.content = content.clone();
-                    message
-                })
-                .collect();
+            let mut messages = plan(&user.user, &specs);
+            for message in &mut messages {
+                if message.channel == Channel::Whatsapp && !whatsapp_ready {
+                    message.status = MessageStatus::Skipped;
+                    message.reason = Some(WHATSAPP_WITHOUT_TEMPLATE.into());
+                }
+                if message.channel == Channel::Email {
+                    message.email = Some(email.clone());
+                }
+                message.content = content.clone();
+            }
             for message in messages.iter().filter(|m| m.status == MessageStatus::Skipped) {
                 failures.push(json!({"userId": user.user.id, "channel": message.channel, "error": message.reason}));
             }

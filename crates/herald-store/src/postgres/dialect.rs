@@ -14,6 +14,19 @@ fn path_bind(path: &FieldPath) -> Bind {
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
+    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
+        sql.push("jsonb_set(doc, ").bind(Bind::TextArray(vec![array.to_string(), index.to_string()])).push(", ").bind(Bind::Json(value)).push(")");
+    }
+
+    fn append_element(sql: &mut Sql, array: &str, value: Value) {
+        sql.push("jsonb_set(doc, ").bind(Bind::TextArray(vec![array.to_string()])).push(", COALESCE(doc -> ").bind(Bind::Text(array.to_string()));
+        sql.push(", '[]'::jsonb) || jsonb_build_array(").bind(Bind::Json(value)).push("))");
+    }
+
+    fn array_length(sql: &mut Sql, array: &str) {
+        sql.push("jsonb_array_length(doc -> ").bind(Bind::Text(array.to_string())).push(")");
+    }
+
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {

@@ -18,6 +18,12 @@ pub(crate) trait Dialect {
     /// What makes a claim skip rows another worker holds (nothing where one writer excludes
     /// the others anyway).
     const SKIP_LOCKED: &'static str;
+    /// `doc` with element `index` of its top-level array `array` replaced by `value`.
+    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value);
+    /// `doc` with `value` appended to its top-level array `array`.
+    fn append_element(sql: &mut Sql, array: &str, value: Value);
+    /// The length of `doc`'s top-level array `array`.
+    fn array_length(sql: &mut Sql, array: &str);
 }
 
 fn column(field: SystemField) -> &'static str {

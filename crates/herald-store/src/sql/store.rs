@@ -55,6 +55,7 @@ macro_rules! migrations {
             (4, "drop expression index", include_str!(concat!("../../migrations/", $backend, "/0004_drop_expression_index.sql"))),
             (5, "job leases", include_str!(concat!("../../migrations/", $backend, "/0005_job_leases.sql"))),
             (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
+            (7, "fair claims", include_str!(concat!("../../migrations/", $backend, "/0007_fair_claims.sql"))),
         ]
     };
 }
@@ -72,7 +73,7 @@ macro_rules! sql_store {
             use crate::sql::store::{MAX_BATCH, PendingCommit};
             use crate::{Committed, EventCommit};
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
-            use crate::{IdempotencyRecord, JobOutcome};
+            use crate::{DeliveryUpdate, IdempotencyRecord, JobOutcome};
             use crate::sql::Dialect;
             use crate::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
@@ -249,6 +250,29 @@ macro_rules! sql_store {
                     query(&sql).execute(&mut *conn).await?;
                 }
                 Ok(true)
+            }
+
+            /// Settles a running job as `outcome` says; a job no longer running is left alone.
+            async fn settle(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
+                let (status, due, error, refund) = match outcome {
+                    JobOutcome::Done => ("done", None, None, 0),
+                    JobOutcome::Failed(error) => ("failed", None, Some(error), 0),
+                    JobOutcome::Retry(at, error) => ("pending", Some(millis(at)), Some(error), 0),
+                    JobOutcome::Defer(at) => ("pending", Some(millis(at)), None, 1),
+                };
+                sqlx::query(
+                    "UPDATE jobs SET status = $1, due_ms = COALESCE($2, due_ms), last_error = COALESCE($3, last_error), lease_ms = NULL, \
+                     attempts = attempts - $6 WHERE tenant_id = $4 AND id = $5 AND status = 'running'",
+                )
+                .bind(status)
+                .bind(due)
+                .bind(error)
+                .bind(tenant)
+                .bind(job_id)
+                .bind(refund)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
             }
 
             fn job(row: &$row) -> Result<Job, StoreError> {
@@ -572,13 +596,26 @@ macro_rules! sql_store {
                     if kinds.is_empty() {
                         return Ok(Vec::new());
                     }
+                    let tenants: Vec<String> = sqlx::query_scalar("SELECT slug FROM tenants ORDER BY slug").fetch_all(&self.pool).await?;
+                    if tenants.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let share = limit.div_ceil(u32::try_from(tenants.len()).unwrap_or(u32::MAX)).max(1);
                     let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
                     sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
-                    sql.push(" WHERE seq IN (SELECT seq FROM jobs WHERE kind IN ");
-                    sql.push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
-                    let now_bind = Bind::Int(millis(now));
-                    sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
-                    sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                    sql.push(" WHERE seq IN (SELECT seq FROM (");
+                    for (i, tenant) in tenants.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(" UNION ALL ");
+                        }
+                        sql.push("SELECT seq, due_ms FROM (SELECT seq, due_ms FROM jobs WHERE tenant_id = ").bind(Bind::Text(tenant.clone()));
+                        sql.push(" AND kind IN ").push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
+                        let now_bind = Bind::Int(millis(now));
+                        sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
+                        sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(share))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                        sql.push(&format!(") t{i}"));
+                    }
+                    sql.push(") fair ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit)));
                     sql.push(") RETURNING tenant_id, ").push(JOB_COLUMNS);
                     let rows = query(&sql).fetch_all(&self.pool).await?;
                     let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
@@ -587,19 +624,48 @@ macro_rules! sql_store {
                 }
 
                 async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
-                    let (status, due, error) = match outcome {
-                        JobOutcome::Done => ("done", None, None),
-                        JobOutcome::Failed(error) => ("failed", None, Some(error)),
-                        JobOutcome::Retry(at, error) => ("pending", Some(millis(at)), Some(error)),
+                    let mut conn = self.pool.acquire().await?;
+                    settle(&mut conn, tenant, job_id, outcome).await
+                }
+
+                async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    let changed = |expression: &dyn Fn(&mut Sql)| {
+                        let mut sql = Sql::new("UPDATE notifications SET doc = ");
+                        expression(&mut sql);
+                        sql.push(", updated_ms = ").bind(Bind::Int(millis(update.at))).push(", revision = revision + 1 WHERE tenant_id = ");
+                        sql.bind(Bind::Text(tenant.to_string())).push(" AND id = ").bind(Bind::Text(update.notification_id.clone()));
+                        sql
                     };
-                    sqlx::query("UPDATE jobs SET status = $1, due_ms = COALESCE($2, due_ms), last_error = $3, lease_ms = NULL WHERE tenant_id = $4 AND id = $5 AND status = 'running'")
-                        .bind(status)
-                        .bind(due)
-                        .bind(error)
-                        .bind(tenant)
-                        .bind(job_id)
-                        .execute(&self.pool)
-                        .await?;
+                    let sql = changed(&|sql| <$dialect as Dialect>::set_element(sql, "messages", update.message_index, update.message.clone()));
+                    query(&sql).execute(&mut *tx).await?;
+                    if let Some(failure) = &update.failure {
+                        let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
+                        query(&sql).execute(&mut *tx).await?;
+                    }
+                    if let Some((message, job)) = &update.stand_in {
+                        let mut sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "messages", message.clone()));
+                        sql.push(" RETURNING ");
+                        <$dialect as Dialect>::array_length(&mut sql, "messages");
+                        sql.push(" AS length");
+                        let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
+                        let mut payload = job.payload.clone();
+                        payload["message"] = serde_json::Value::from(length - 1);
+                        sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
+                            .bind(tenant)
+                            .bind(&job.id)
+                            .bind(job.kind.as_str())
+                            .bind(millis(job.due_at))
+                            .bind(job.status.as_str())
+                            .bind(Json(payload))
+                            .bind(millis(update.at))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    if let Some((job_id, outcome)) = update.job {
+                        settle(&mut tx, tenant, &job_id, outcome).await?;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 }
 

@@ -21,6 +21,18 @@ impl SqliteDialect {
 impl Dialect for SqliteDialect {
     const SKIP_LOCKED: &'static str = "";
 
+    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
+        sql.push("json_set(doc, ").bind(Bind::Text(format!("$.{array}[{index}]"))).push(", json(").bind(Bind::Json(value)).push("))");
+    }
+
+    fn append_element(sql: &mut Sql, array: &str, value: Value) {
+        sql.push("json_insert(doc, ").bind(Bind::Text(format!("$.{array}[#]"))).push(", json(").bind(Bind::Json(value)).push("))");
+    }
+
+    fn array_length(sql: &mut Sql, array: &str) {
+        sql.push("json_array_length(doc, ").bind(Bind::Text(format!("$.{array}"))).push(")");
+    }
+
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
         match value {
             Value::Null => {

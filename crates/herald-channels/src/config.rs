@@ -1,0 +1,55 @@
+//! Provider configuration: one entry per channel, tagged by `type`.
+
+use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// A channel's provider and its settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProviderConfig {
+    /// Logs and accepts (development).
+    Console,
+    /// The in-app notification center.
+    InApp,
+    /// A signed HTTP POST per message.
+    Webhook(WebhookConfig),
+    /// An SMTP server.
+    Smtp(SmtpConfig),
+}
+
+impl ProviderConfig {
+    /// Builds the provider; the error says which setting is wrong.
+    pub fn build(&self) -> Result<Arc<dyn Provider>, String> {
+        Ok(match self {
+            ProviderConfig::Console => Arc::new(ConsoleProvider),
+            ProviderConfig::InApp => Arc::new(InAppProvider),
+            ProviderConfig::Webhook(config) => Arc::new(WebhookProvider::new(config)?),
+            ProviderConfig::Smtp(config) => Arc::new(SmtpProvider::new(config)?),
+        })
+    }
+}
+
+/// A secret setting: never printed.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Redacted(String);
+
+impl Redacted {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}

@@ -1,0 +1,50 @@
+//! Delivery providers. Each channel is served by one provider, chosen in configuration by
+//! `type`; every provider has one job — hand one rendered message to its service — and says
+//! whether a failure is worth retrying. Retry schedules, rate limits and fallbacks are the
+//! dispatcher's (herald-engine), so each provider stays small.
+//!
+//! Providers here: `console` (development: logs that a message went out, never its content or
+//! address), `in_app` (the notification record itself is the inbox entry), `webhook` (a signed
+//! HTTP POST, Standard Webhooks style) and `smtp` (pooled, STARTTLS or TLS via rustls).
+
+mod config;
+mod console;
+mod in_app;
+mod outgoing;
+mod smtp;
+mod webhook;
+
+pub use config::{ProviderConfig, Redacted};
+pub use console::ConsoleProvider;
+pub use in_app::InAppProvider;
+pub use outgoing::{Outgoing, Receipt, SendError};
+pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use webhook::{WebhookConfig, WebhookProvider};
+
+use async_trait::async_trait;
+
+/// Longest provider answer kept in an attempt's record.
+pub const MAX_RESPONSE: usize = 512;
+
+/// A service that delivers messages of one channel.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider's name, recorded as the message's `service`.
+    fn name(&self) -> &'static str;
+    /// Hands one message to the service.
+    async fn send(&self, outgoing: &Outgoing) -> Result<Receipt, SendError>;
+    /// Checks that the service can be reached (and that credentials are accepted).
+    async fn healthcheck(&self) -> Result<(), SendError>;
+}
+
+/// `text` cut to [`MAX_RESPONSE`] bytes on a character boundary.
+pub fn truncate(text: &str) -> String {
+    if text.len() <= MAX_RESPONSE {
+        return text.to_string();
+    }
+    let mut end = MAX_RESPONSE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

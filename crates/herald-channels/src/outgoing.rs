@@ -1,0 +1,67 @@
+//! What a provider is given and what it answers.
+
+use herald_core::notification::EmailOptions;
+use herald_core::render::Content;
+use herald_core::resources::user::User;
+use jiff::Timestamp;
+use serde_json::Value;
+use std::time::Duration;
+
+/// One message to deliver.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// Stable across every attempt of this message: providers that take an idempotency key get
+    /// it, so a retry after a lost answer is not delivered twice.
+    pub idempotency_key: String,
+    /// The tenant it is sent for.
+    pub tenant: String,
+    /// The recipient, with their addresses.
+    pub recipient: User,
+    /// The rendered content (`None` for webhooks, which carry the event).
+    pub content: Option<Content>,
+    /// `POST /send`'s email options.
+    pub email: EmailOptions,
+    /// The event it is about: `{name, id, key, payload}` and the notification's ids.
+    pub event: Value,
+    /// Now, by the injected clock (webhook signatures are timestamped with it).
+    pub at: Timestamp,
+}
+
+/// What the provider answered when it accepted a message.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Receipt {
+    /// The provider's id for the message.
+    pub provider_message_id: Option<String>,
+    /// The status code (HTTP status, SMTP reply code).
+    pub response_code: Option<u16>,
+    /// The answer, truncated.
+    pub response: Option<String>,
+}
+
+/// Why a provider did not accept a message.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{reason}")]
+pub struct SendError {
+    /// Whether trying again later may succeed (timeouts, connection errors, 429, 5xx, SMTP 4xx).
+    pub transient: bool,
+    /// How long the provider asked to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// The status code, when the provider answered.
+    pub response_code: Option<u16>,
+    /// The answer, truncated.
+    pub response: Option<String>,
+    /// What went wrong, without the message's content or address.
+    pub reason: String,
+}
+
+impl SendError {
+    /// A failure that will not go away by trying again.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self { transient: false, retry_after: None, response_code: None, response: None, reason: reason.into() }
+    }
+
+    /// A failure worth trying again.
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Self { transient: true, ..Self::permanent(reason) }
+    }
+}

@@ -1,0 +1,294 @@
+//! The dispatcher: claims due delivery jobs (the outbox the engine writes with each event),
+//! renders each message, hands it to its channel's provider and records what happened — all
+//! with bounded concurrency, on every instance at once (claims never overlap).
+//!
+//! A message goes `queued → sending → SUCCESS`, or back to `queued` with its next attempt's
+//! time after a retryable failure, or to `FAILURE` after a permanent one or the last attempt;
+//! every attempt is kept in the message (`attempts`: outcome, status code, truncated answer,
+//! provider id, duration) and every status in `history`. A failure that is final adds an entry
+//! to the notification's `failures` and, when the message has fallback channels, queues a
+//! stand-in on the next one the recipient can be reached on.
+//!
+//! The step after the provider's answer (message, failure, stand-in, job) is one transaction.
+//! If Herald dies while a provider call is in flight, the job's lease runs out and the message
+//! is sent again with the same idempotency key — the only way a message can go out twice.
+//!
+//! Rendering problems (a missing variable, a template that is gone) and recipients that are
+//! gone are permanent failures of that message; they never stop the dispatcher. A job whose
+//! task panics is left to its lease and claimed again.
+
+mod prepare;
+pub mod rate_limits;
+pub mod retry;
+
+use crate::EngineError;
+use herald_channels::{Provider, SendError};
+use herald_core::clock::Clock;
+use herald_core::document::to_body;
+use herald_core::id::new_document_id;
+use herald_core::job::{ClaimedJob, Job, JobKind};
+use herald_core::notification::{Attempt, AttemptOutcome, Failure, Message, MessageStatus, Notification};
+use herald_core::resources::Collection;
+use herald_core::resources::channel::Channel;
+use herald_store::{DeliveryUpdate, JobOutcome, Store};
+use jiff::SignedDuration;
+use rate_limits::{RateLimitConfig, RateLimits};
+use retry::RetryPolicy;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How long a claimed delivery is reserved for its worker: well above a provider's timeout.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+
+/// How deliveries run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Most messages in flight at once.
+    pub concurrency: usize,
+    /// Seconds a provider call may take before it counts as a retryable failure.
+    pub send_timeout_seconds: u64,
+    /// When failed messages are tried again.
+    pub retry: RetryPolicy,
+    /// Per-channel and per-tenant limits.
+    pub rate_limits: RateLimitConfig,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self { concurrency: 32, send_timeout_seconds: 30, retry: RetryPolicy::default(), rate_limits: RateLimitConfig::default() }
+    }
+}
+
+/// Sends queued messages.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    providers: HashMap<Channel, Arc<dyn Provider>>,
+    config: DeliveryConfig,
+    limits: RateLimits,
+    default_locale: String,
+}
+
+/// A message that will not be sent, and why.
+struct Refused(String);
+
+impl Dispatcher {
+    /// A dispatcher sending each channel's messages through `providers` (a channel without a
+    /// provider fails its messages for good).
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        providers: HashMap<Channel, Arc<dyn Provider>>,
+        config: DeliveryConfig,
+        default_locale: String,
+    ) -> Self {
+        let limits = RateLimits::new(config.rate_limits.clone());
+        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, default_locale }) }
+    }
+
+    /// Delivers every message due now; returns how many jobs it handled (sent, failed,
+    /// rescheduled or deferred by a rate limit).
+    pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let mut handled = 0;
+        let limit = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
+        loop {
+            let now = self.inner.clock.now();
+            let lease_until = now.checked_add(LEASE).unwrap_or(now);
+            let claimed = self.inner.store.claim_due_jobs(&[JobKind::Delivery], now, lease_until, limit).await?;
+            if claimed.is_empty() {
+                return Ok(handled);
+            }
+            let mut tasks = JoinSet::new();
+            for job in claimed {
+                let inner = self.inner.clone();
+                tasks.spawn(async move { inner.deliver(job).await });
+            }
+            while let Some(result) = tasks.join_next().await {
+                match result {
+                    Ok(Ok(())) => handled += 1,
+                    Ok(Err(error)) => tracing::warn!(%error, "a delivery could not be recorded; its lease will bring it back"),
+                    Err(panic) => tracing::error!(%panic, "a delivery task panicked; its lease will bring it back"),
+                }
+            }
+        }
+    }
+
+    /// Delivers due messages every `poll` until `shutdown` is cancelled; messages in flight
+    /// finish first.
+    pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
+        loop {
+            match self.run_due().await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(error) => tracing::warn!(%error, "delivering due messages failed; trying again"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}
+
+impl Inner {
+    async fn deliver(&self, claimed: ClaimedJob) -> Result<(), EngineError> {
+        let ClaimedJob { tenant, job } = claimed;
+        let Some((notification_id, index)) = job.payload.get("notification").and_then(Value::as_str).zip(job.payload.get("message").and_then(Value::as_u64))
+        else {
+            self.store.settle_job(&tenant, &job.id, JobOutcome::Failed("the delivery job is malformed".into())).await?;
+            return Ok(());
+        };
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        let document = self.store.get_document(Collection::Notifications, &tenant, notification_id).await?;
+        let notification = document.and_then(|d| serde_json::from_value::<Notification>(Value::Object(d.body)).ok());
+        let Some(mut message) = notification.as_ref().and_then(|n| n.messages.get(index)).cloned() else {
+            self.store.settle_job(&tenant, &job.id, JobOutcome::Failed("the message is gone".into())).await?;
+            return Ok(());
+        };
+        let notification = notification.expect("the message was found in it");
+        if !matches!(message.status, MessageStatus::Queued | MessageStatus::Sending) {
+            self.store.settle_job(&tenant, &job.id, JobOutcome::Done).await?;
+            return Ok(());
+        }
+        let now = self.clock.now();
+        if let Err(ready_at) = self.limits.take(&tenant, message.channel, now) {
+            self.store.settle_job(&tenant, &job.id, JobOutcome::Defer(ready_at)).await?;
+            return Ok(());
+        }
+        let update = |message: &Message| DeliveryUpdate {
+            notification_id: notification_id.to_string(),
+            message_index: index,
+            message: serde_json::to_value(message).expect("messages serialize"),
+            failure: None,
+            stand_in: None,
+            job: None,
+            at: self.clock.now(),
+        };
+        let key = format!("{notification_id}.{index}");
+        let prepared = self.prepare(&tenant, &notification, &message, &key).await?;
+        let (outgoing, recipient) = match prepared {
+            Ok(prepared) => prepared,
+            Err((Refused(reason), recipient)) => {
+                let mut record = self.fail(&mut message, index, &notification, recipient.as_ref(), &reason, notification_id);
+                record.job = Some((job.id.clone(), JobOutcome::Failed(reason)));
+                self.store.record_delivery(&tenant, record).await?;
+                return Ok(());
+            }
+        };
+        let Some(provider) = self.providers.get(&message.channel).cloned() else {
+            let reason = "no provider is configured for this channel".to_string();
+            let mut record = self.fail(&mut message, index, &notification, Some(&recipient), &reason, notification_id);
+            record.job = Some((job.id.clone(), JobOutcome::Failed(reason)));
+            self.store.record_delivery(&tenant, record).await?;
+            return Ok(());
+        };
+        message.reach(MessageStatus::Sending, now);
+        self.store.record_delivery(&tenant, update(&message)).await?;
+
+        let started = Instant::now();
+        let timeout = Duration::from_secs(self.config.send_timeout_seconds.max(1));
+        let answer = match tokio::time::timeout(timeout, provider.send(&outgoing)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(SendError::transient("the provider did not answer in time")),
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let at = self.clock.now();
+        message.service = Some(provider.name().to_string());
+        let mut attempt = Attempt {
+            number: job.attempts,
+            started_at: now,
+            duration_ms,
+            outcome: AttemptOutcome::Sent,
+            response_code: None,
+            response: None,
+            provider_message_id: None,
+            error: None,
+            next_attempt_at: None,
+        };
+        let record = match answer {
+            Ok(receipt) => {
+                attempt.response_code = receipt.response_code;
+                attempt.response = receipt.response;
+                attempt.provider_message_id = receipt.provider_message_id.clone();
+                message.provider_message_id = receipt.provider_message_id;
+                if message.channel == Channel::InApp {
+                    message.rendered = outgoing.content.as_ref().map(|c| serde_json::to_value(c).expect("contents serialize"));
+                }
+                message.attempts.push(attempt);
+                message.reach(MessageStatus::Sent, at);
+                DeliveryUpdate { job: Some((job.id.clone(), JobOutcome::Done)), ..update(&message) }
+            }
+            Err(error) => {
+                attempt.response_code = error.response_code;
+                attempt.response = error.response.clone();
+                attempt.error = Some(error.reason.clone());
+                let retry_at = error
+                    .transient
+                    .then(|| self.config.retry.wait_after(job.attempts, error.retry_after, rand::random::<f64>()))
+                    .flatten()
+                    .and_then(|wait| at.checked_add(wait).ok());
+                match retry_at {
+                    Some(retry_at) => {
+                        attempt.outcome = AttemptOutcome::Retry;
+                        attempt.next_attempt_at = Some(retry_at);
+                        message.attempts.push(attempt);
+                        message.reach(MessageStatus::Queued, at);
+                        DeliveryUpdate { job: Some((job.id.clone(), JobOutcome::Retry(retry_at, error.reason))), ..update(&message) }
+                    }
+                    None => {
+                        attempt.outcome = AttemptOutcome::Failed;
+                        message.attempts.push(attempt);
+                        let mut record = self.fail(&mut message, index, &notification, Some(&recipient), &error.reason, notification_id);
+                        record.job = Some((job.id.clone(), JobOutcome::Failed(error.reason)));
+                        record
+                    }
+                }
+            }
+        };
+        self.store.record_delivery(&tenant, record).await?;
+        Ok(())
+    }
+
+    /// `message` failed for good: its record, with the notification's failure entry and the
+    /// stand-in on the next fallback channel, if any.
+    fn fail(
+        &self,
+        message: &mut Message,
+        index: usize,
+        notification: &Notification,
+        recipient: Option<&herald_core::resources::user::User>,
+        reason: &str,
+        notification_id: &str,
+    ) -> DeliveryUpdate {
+        let at = self.clock.now();
+        message.error = Some(reason.to_string());
+        message.reach(MessageStatus::Failed, at);
+        let failure = Failure { message: format!("{} message {index} failed: {reason}", message.channel.as_str()) };
+        let stand_in = recipient.and_then(|user| message.fallback(index, user, &notification.messages)).map(|mut stand_in| {
+            stand_in.reach(MessageStatus::Queued, at);
+            let job = Job::pending(new_document_id(at), JobKind::Delivery, at, json!({"notification": notification_id, "message": null}));
+            (serde_json::to_value(&stand_in).expect("messages serialize"), job)
+        });
+        DeliveryUpdate {
+            notification_id: notification_id.to_string(),
+            message_index: index,
+            message: serde_json::to_value(&*message).expect("messages serialize"),
+            failure: Some(Value::Object(to_body(&failure))),
+            stand_in,
+            job: None,
+            at,
+        }
+    }
+}
+
