@@ -120,10 +120,7 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
     }
     require_distinct("deviceTokens", &user.device_tokens)?;
     if let Some(locale) = &user.locale {
-        let well_formed = !locale.is_empty()
-            && locale.len() <= 35
-            && locale.split(['-', '_']).all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !well_formed {
+        if !super::is_language_tag(locale) {
             return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
         }
     }
