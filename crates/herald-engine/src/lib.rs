@@ -7,6 +7,7 @@
 //! - [`access`]: who a bearer key belongs to and what it may do.
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
 //! - [`scheduler::Scheduler`]: runs due timed jobs (reminders today).
+//! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
 
 pub mod access;
@@ -16,6 +17,7 @@ pub mod events;
 pub mod idempotency;
 mod lookups;
 pub mod scheduler;
+pub mod template_lookup;
 pub mod templates;
 pub mod tenants;
 pub mod timers;
