@@ -119,10 +119,10 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
         require_non_blank(&format!("deviceTokens[{i}].token"), &device.token)?;
     }
     require_distinct("deviceTokens", &user.device_tokens)?;
-    if let Some(locale) = &user.locale {
-        if !super::is_language_tag(locale) {
-            return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
-        }
+    if let Some(locale) = &user.locale
+        && !super::is_language_tag(locale)
+    {
+        return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
     }
     Ok(to_body(&user))
 }
