@@ -17,6 +17,7 @@ use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::scheduler::Scheduler;
+use herald_engine::template_lookup::TemplateLookup;
 use herald_engine::templates::Previews;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::timers::{AllowedHosts, TimerOutputs, Timers};
@@ -58,6 +59,7 @@ pub struct App {
     store: Arc<dyn Store>,
     bootstrap_key: Option<IssuedKey>,
     shutdown: CancellationToken,
+    template_lookup: TemplateLookup,
 }
 
 impl App {
@@ -77,6 +79,7 @@ impl App {
         store.migrate().await?;
         let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
         let end_users = EndUserAuth::from_config(&config.auth)?;
+        let template_lookup = TemplateLookup::new(store.clone(), config.templates_dir.as_deref())?;
         let documents = Documents::new(store.clone(), clock.clone(), config.max_page_size, config.max_bulk_items);
         let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
         let events = Events::new(
@@ -137,7 +140,17 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, consumer, scheduler, job_poll, store, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self {
+            listener,
+            router,
+            consumer,
+            scheduler,
+            job_poll,
+            store,
+            bootstrap_key,
+            shutdown: CancellationToken::new(),
+            template_lookup,
+        })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -158,6 +171,11 @@ impl App {
     /// The store, for tests and tools that inspect what the server wrote.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// Templates by name (the tenant's, the system tenant's, `templates_dir`'s), for delivery.
+    pub fn template_lookup(&self) -> TemplateLookup {
+        self.template_lookup.clone()
     }
 
     /// Cancel this to stop the server gracefully: in-flight requests finish first.
