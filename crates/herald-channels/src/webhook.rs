@@ -93,7 +93,9 @@ impl Provider for WebhookProvider {
             .body(body)
             .send()
             .await
-            .map_err(|e| SendError::transient(if e.is_timeout() { "the webhook did not answer in time" } else { "the webhook could not be reached" }))?;
+            .map_err(|e| {
+                SendError::transient(if e.is_timeout() { "the webhook did not answer in time" } else { "the webhook could not be reached" })
+            })?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -129,9 +131,6 @@ mod tests {
         })
         .unwrap();
         let body = r#"{"test": 2432232314}"#;
-        assert_eq!(
-            provider.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-        );
+        assert_eq!(provider.signature("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 }

@@ -8,6 +8,7 @@
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
 //! - [`scheduler::Scheduler`]: runs due reminders and timer-service timers.
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
+//! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
 
 pub mod access;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod idempotency;
 mod lookups;
 pub mod scheduler;
+pub mod template_lookup;
 pub mod templates;
 pub mod tenants;
 pub mod timers;

@@ -28,11 +28,13 @@ impl Previews {
     }
 
     /// Renders template `id` for `body` (`{"data": {…}, "user": {…}, "locale": "it"}`, all
-    /// optional): one entry per channel the template has content for — the content, or the
-    /// error that channel's message would fail with.
+    /// optional) in its variant for `locale` (else for the configured default locale): the
+    /// variant's key as `locale` (`null` for the base fields), and one entry per channel the
+    /// template has content for — the content, or the error that channel's message would fail
+    /// with.
     pub async fn preview(&self, tenant: &str, id: &str, body: &Value) -> Result<Value, EngineError> {
         let document = self.documents.get(Collection::Templates, tenant, id).await?;
-        let template: Template = Invalid::deserialize(Value::Object(document.body))?;
+        let stored: Template = Invalid::deserialize(Value::Object(document.body))?;
         let field = |name: &str| body.get(name).cloned().unwrap_or_else(|| json!({}));
         let (data, user) = (field("data"), field("user"));
         for (name, value) in [("data", &data), ("user", &user)] {
@@ -42,6 +44,7 @@ impl Previews {
         }
         let clinic = self.store.find_tenant(tenant).await?.map(|t| json!({"name": t.name, "slug": t.slug})).unwrap_or_default();
         let locale = body.get("locale").and_then(Value::as_str).unwrap_or(&self.default_locale).to_string();
+        let (template, chosen) = stored.localized(&[&locale, &self.default_locale]);
         let input = RenderInput { data, user, tenant: clinic, now: self.clock.now(), locale };
         let rendered: Vec<Value> = render::preview(&template, &input)
             .into_iter()
@@ -50,6 +53,6 @@ impl Previews {
                 Err(error) => json!({"error": error.to_string()}),
             })
             .collect();
-        Ok(json!({"templateName": template.name, "rendered": rendered}))
+        Ok(json!({"templateName": template.name, "locale": chosen, "rendered": rendered}))
     }
 }

@@ -11,8 +11,8 @@ use crate::{keyring, routes};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::{Router, ServiceExt, middleware};
-use herald_core::clock::{Clock, SystemClock};
 use herald_channels::{Provider, ProviderConfig};
+use herald_core::clock::{Clock, SystemClock};
 use herald_core::resources::channel::Channel;
 use herald_engine::delivery::Dispatcher;
 use herald_engine::documents::Documents;
@@ -20,6 +20,7 @@ use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::scheduler::Scheduler;
+use herald_engine::template_lookup::TemplateLookup;
 use herald_engine::templates::Previews;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::timers::{AllowedHosts, TimerOutputs, Timers};
@@ -65,7 +66,6 @@ fn providers(config: &Config) -> anyhow::Result<HashMap<Channel, Arc<dyn Provide
     Ok(providers)
 }
 
-
 /// A built Herald: migrated database, bound listener, ready to run.
 pub struct App {
     listener: TcpListener,
@@ -77,6 +77,7 @@ pub struct App {
     store: Arc<dyn Store>,
     bootstrap_key: Option<IssuedKey>,
     shutdown: CancellationToken,
+    template_lookup: TemplateLookup,
 }
 
 impl App {
@@ -96,6 +97,7 @@ impl App {
         store.migrate().await?;
         let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
         let end_users = EndUserAuth::from_config(&config.auth)?;
+        let template_lookup = TemplateLookup::new(store.clone(), config.templates_dir.as_deref())?;
         let documents = Documents::new(store.clone(), clock.clone(), config.max_page_size, config.max_bulk_items);
         let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
         let events = Events::new(
@@ -112,8 +114,14 @@ impl App {
             amqp: config.amqp_url.as_ref().map(|url| config.amqp.broker(url.expose())),
         };
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs);
-        let dispatcher =
-            Dispatcher::new(store.clone(), clock.clone(), providers(&config)?, config.delivery.clone(), config.default_locale.clone());
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            clock.clone(),
+            providers(&config)?,
+            config.delivery.clone(),
+            template_lookup.clone(),
+            config.default_locale.clone(),
+        );
         let timers = Timers::new(store.clone(), clock.clone(), allowed);
         let job_poll = (config.job_poll_interval_ms > 0).then(|| std::time::Duration::from_millis(config.job_poll_interval_ms));
         let consumer = config.amqp_url.as_ref().map(|url| {
@@ -158,7 +166,18 @@ impl App {
             .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await.map_err(|e| anyhow::anyhow!("bind ({}): cannot listen: {e}", config.bind))?;
-        Ok(Self { listener, router, consumer, scheduler, dispatcher, job_poll, store, bootstrap_key, shutdown: CancellationToken::new() })
+        Ok(Self {
+            listener,
+            router,
+            consumer,
+            scheduler,
+            dispatcher,
+            job_poll,
+            store,
+            bootstrap_key,
+            shutdown: CancellationToken::new(),
+            template_lookup,
+        })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -184,6 +203,11 @@ impl App {
     /// The store, for tests and tools that inspect what the server wrote.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// Templates by name (the tenant's, the system tenant's, `templates_dir`'s), for delivery.
+    pub fn template_lookup(&self) -> TemplateLookup {
+        self.template_lookup.clone()
     }
 
     /// Cancel this to stop the server gracefully: in-flight requests finish first.

@@ -4,10 +4,10 @@
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
 use herald_channels::ProviderConfig;
 use herald_core::resources::channel::Channel;
 use herald_engine::delivery::DeliveryConfig;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -67,6 +67,9 @@ pub struct Config {
     pub amqp_url: Option<Secret>,
     /// Names and limits of the RabbitMQ ingest.
     pub amqp: AmqpConfig,
+    /// Folder of template files (`email/{locale}/{name}.html`, `sms/{locale}/{name}.txt`),
+    /// the last fallback after the tenant's and the system tenant's templates; read at start.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// The RabbitMQ ingest (seed 02): a durable queue bound to a topic exchange, routing key =
@@ -290,6 +293,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             amqp_url: None,
             amqp: AmqpConfig::default(),
+            templates_dir: None,
         }
     }
 }
@@ -435,6 +439,7 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.body_limit, 1024 * 1024);
         assert_eq!(config.sqlite_path(), Some(PathBuf::from("data/herald.db")));
+        assert_eq!(config.templates_dir, None);
     }
 
     #[test]
@@ -442,10 +447,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("herald.toml");
         std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_page_size = 50\n[auth.jwt]\nalgorithm = \"HS256\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n").unwrap();
-        let config =
-            Config::load(Some(&file), env(&[("HERALD_MAX_PAGE_SIZE", "20"), ("HERALD_AUTH__JWT__ISSUER", "https://idp")])).unwrap();
+        let config = Config::load(
+            Some(&file),
+            env(&[
+                ("HERALD_MAX_PAGE_SIZE", "20"),
+                ("HERALD_AUTH__JWT__ISSUER", "https://idp"),
+                ("HERALD_TEMPLATES_DIR", "/srv/herald/templates"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(config.bind.to_string(), "0.0.0.0:9000");
         assert_eq!(config.max_page_size, 20, "the environment wins over the file");
+        assert_eq!(config.templates_dir, Some(PathBuf::from("/srv/herald/templates")));
         let jwt = config.auth.jwt.unwrap();
         assert_eq!(jwt.issuer.as_deref(), Some("https://idp"));
         assert_eq!(jwt.tenant_claim, "tenant");

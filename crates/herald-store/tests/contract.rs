@@ -49,6 +49,7 @@ const CASES: &[(&str, Case)] = cases![
     concurrent_commits_share_transactions_without_mixing_outcomes,
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
+    a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
 ];
 
 fn main() {
@@ -572,4 +573,13 @@ async fn concurrent_claimers_never_share_a_job(store: Arc<dyn Store>) {
     let before = all.len();
     all.dedup();
     assert_eq!((before, all.len()), (40, 40), "every job claimed exactly once");
+}
+
+async fn a_tenants_backlog_does_not_hold_back_another_tenants_jobs(store: Arc<dyn Store>) {
+    let backlog: Vec<Job> = (0..20).map(|n| job(n, JobKind::Delivery, i64::from(n))).collect();
+    store.commit_event("clinic-a", EventCommit { jobs: backlog, ..EventCommit::default() }).await.unwrap();
+    store.commit_event("clinic-b", EventCommit { jobs: vec![job(99, JobKind::Delivery, 500)], ..EventCommit::default() }).await.unwrap();
+    let claimed = store.claim_due_jobs(&[JobKind::Delivery], at(1_000), at(60_000), 4).await.unwrap();
+    let tenants: Vec<&str> = claimed.iter().map(|c| c.tenant.as_str()).collect();
+    assert_eq!(tenants, ["clinic-a", "clinic-a", "clinic-b"], "each tenant gets its share of a claim, even when due later");
 }

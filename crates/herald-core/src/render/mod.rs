@@ -1,19 +1,37 @@
-//! Rendering templates into messages: Handlebars as in the notification manager (`{{x}}`
-//! escapes HTML, `{{{x}}}` is raw), with the inputs `data` (the event payload or send body),
-//! `user` (the recipient) and `tenant` (the clinic's own variables), and the helpers
-//! `dateNow`, `dateFormat` (`format=`, `tz=`), `toLocale` (`locale=`) plus Handlebars' own
-//! `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `and`, `or`, `not`.
+//! Rendering templates into messages, in the template's syntax:
 //!
-//! Rendering is strict: a variable the template names but the input lacks is an error for that
-//! message, never an empty gap. No partials, no file or network access; output is capped.
+//! - Handlebars (the default), as in the notification manager (`{{x}}` escapes HTML, `{{{x}}}`
+//!   is raw), with the inputs `data` (the event payload or send body), `user` (the recipient)
+//!   and `tenant` (the clinic's own variables), and the helpers `dateNow`, `dateFormat`
+//!   (`format=`, `tz=`), `toLocale` (`locale=`) plus Handlebars' own `eq`, `ne`, `gt`, `gte`,
+//!   `lt`, `lte`, `and`, `or`, `not`;
+//! - Jinja2 (`"syntax": "jinja"`), as seed 05's clinic templates, with MiniJinja: the same
+//!   inputs plus the keys of `data` at the top level (`{{ patient_name }}`), HTML escaping in
+//!   `emailHtmlMessage` only, a fuel budget per render (see the private `jinja` module).
+//!
+//! Rendering is strict: a variable the template prints but the input lacks is an error for that
+//! message, never an empty gap, and an error fails the whole message (no half-rendered
+//! output). No partials or includes, no file or network access; output is capped.
+//!
+//! An HTML email body that starts with `<mjml` is MJML, compiled to responsive HTML by MRML
+//! after the template is rendered (MRML without its include loaders: `mj-include` fails). An
+//! HTML email without a text body gets one derived from the HTML, so every email has a
+//! plain-text part.
+//!
+//! Locale variants are chosen before rendering, with
+//! [`Template::localized`](crate::resources::template::Template::localized).
 
 mod helpers;
+mod jinja;
+mod text;
 
 use crate::Invalid;
 use crate::resources::channel::Channel;
-use crate::resources::template::Template;
+use crate::resources::template::{Syntax, Template};
 use handlebars::Handlebars;
 use jiff::Timestamp;
+use mrml::prelude::parser::ParserOptions;
+use mrml::prelude::render::RenderOptions;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -111,45 +129,107 @@ fn fields(template: &Template) -> Vec<(&'static str, &str)> {
     all.into_iter().filter_map(|(name, text)| text.map(|text| (name, text))).collect()
 }
 
-/// Checks that every text field of `template` compiles; the error names the field, the line
-/// and the reason.
+/// Checks that every text field of `template`, and of each of its locale variants, compiles in
+/// the template's syntax; the error names the field (`locales.it.smsMessage` in a variant), the
+/// line and the reason.
 pub fn check(template: &Template) -> Result<(), Invalid> {
-    for (field, text) in fields(template) {
-        handlebars::Template::compile(text).map_err(|e| {
-            let place = e.pos().map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default();
-            Invalid::new(field, format!("does not compile: {place}{}", e.reason()))
-        })?;
+    check_fields(template)?;
+    for key in template.locales.keys() {
+        check_fields(&template.localized(&[key]).0).map_err(|e| e.within(&format!("locales.{key}")))?;
     }
     Ok(())
 }
 
-fn render_text(field: &str, text: &str, context: &Value) -> Result<String, Invalid> {
-    let output = engine().render_template(text, context).map_err(|e| Invalid::new(field, format!("cannot be rendered: {}", e.reason())))?;
+fn check_fields(template: &Template) -> Result<(), Invalid> {
+    for (field, text) in fields(template) {
+        match template.syntax {
+            Syntax::Handlebars => {
+                handlebars::Template::compile(text).map_err(|e| {
+                    let place = e.pos().map(|(line, column)| format!("line {line}, column {column}: ")).unwrap_or_default();
+                    Invalid::new(field, format!("does not compile: {place}{}", e.reason()))
+                })?;
+            }
+            Syntax::Jinja => jinja::check(field, text)?,
+        }
+    }
+    Ok(())
+}
+
+/// A template's syntax with the context its fields are rendered in.
+enum Renderer {
+    Handlebars(Value),
+    Jinja(minijinja::Value),
+}
+
+impl Renderer {
+    fn new(syntax: Syntax, input: &RenderInput) -> Self {
+        match syntax {
+            Syntax::Handlebars => Renderer::Handlebars(json!({"data": input.data, "user": input.user, "tenant": input.tenant,
+                "_herald": {"now": crate::document::format_timestamp(input.now), "locale": input.locale}})),
+            Syntax::Jinja => Renderer::Jinja(jinja::context(&input.data, &input.user, &input.tenant)),
+        }
+    }
+
+    /// `text`, the value of `field`, rendered.
+    fn text(&self, field: &str, text: &str) -> Result<String, Invalid> {
+        let output = match self {
+            Renderer::Handlebars(context) => {
+                engine().render_template(text, context).map_err(|e| Invalid::new(field, format!("cannot be rendered: {}", e.reason())))?
+            }
+            Renderer::Jinja(context) => jinja::render(field, text, context)?,
+        };
+        capped(field, output)
+    }
+
+    /// Every string inside a JSON value rendered (push payloads).
+    fn value(&self, field: &str, value: &Value) -> Result<Value, Invalid> {
+        Ok(match value {
+            Value::String(text) => Value::String(self.text(field, text)?),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(field, v)).collect::<Result<_, _>>()?),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.value(field, v)?))).collect::<Result<_, Invalid>>()?)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+/// `output` of `field`, unless it is larger than [`MAX_OUTPUT`].
+fn capped(field: &str, output: String) -> Result<String, Invalid> {
     if output.len() > MAX_OUTPUT {
         return Err(Invalid::new(field, format!("renders to more than {MAX_OUTPUT} bytes")));
     }
     Ok(output)
 }
 
-fn context(input: &RenderInput) -> Value {
-    json!({"data": input.data, "user": input.user, "tenant": input.tenant, "_herald": {"now": crate::document::format_timestamp(input.now), "locale": input.locale}})
+/// A rendered HTML body as sent: MJML (it starts with `<mjml`) compiled to HTML, other HTML
+/// as it is.
+fn email_html(rendered: String) -> Result<String, Invalid> {
+    const FIELD: &str = "emailHtmlMessage";
+    if !rendered.trim_start().starts_with("<mjml") {
+        return Ok(rendered);
+    }
+    let invalid = |e: &dyn std::fmt::Display| Invalid::new(FIELD, format!("is not valid MJML: {e}"));
+    let parsed = mrml::parse_with_options(&rendered, &ParserOptions::default()).map_err(|e| invalid(&e))?;
+    let html = parsed.element.render(&RenderOptions::default()).map_err(|e| invalid(&e))?;
+    capped(FIELD, html)
 }
 
 /// Renders `template` for `channel`. The error names the field that failed; a channel the
 /// template has no content for is an error too.
 pub fn render(template: &Template, channel: Channel, input: &RenderInput) -> Result<Content, Invalid> {
-    let context = context(input);
-    let text = |field: &str, value: &Option<String>| value.as_deref().map(|t| render_text(field, t, &context)).transpose();
+    let renderer = Renderer::new(template.syntax, input);
+    let text = |field: &str, value: &Option<String>| value.as_deref().map(|t| renderer.text(field, t)).transpose();
     let missing = |what: &str| Invalid::new("template", format!("has no {what} content"));
     match channel {
         Channel::Email => {
             let subject = text("emailTitle", &template.email_title)?.ok_or_else(|| missing("email"))?;
-            let html = text("emailHtmlMessage", &template.email_html_message)?;
-            let text_body = text("emailMessage", &template.email_message)?;
-            if html.is_none() && text_body.is_none() {
-                return Err(missing("email body"));
-            }
-            Ok(Content::Email { subject, text: text_body, html })
+            let html = text("emailHtmlMessage", &template.email_html_message)?.map(email_html).transpose()?;
+            let text_body = match text("emailMessage", &template.email_message)? {
+                Some(body) => body,
+                None => text::html_to_text(html.as_deref().ok_or_else(|| missing("email body"))?),
+            };
+            Ok(Content::Email { subject, text: Some(text_body), html })
         }
         Channel::Sms | Channel::InApp => {
             Ok(Content::Sms { body: text("smsMessage", &template.sms_message)?.ok_or_else(|| missing("SMS"))? })
@@ -157,7 +237,7 @@ pub fn render(template: &Template, channel: Channel, input: &RenderInput) -> Res
         Channel::Voice => Ok(Content::Voice { body: text("voiceMessage", &template.voice_message)?.ok_or_else(|| missing("voice"))? }),
         Channel::Push => {
             let data = match &template.push_data {
-                Some(payload) => Some(render_value("pushData", &serde_json::to_value(payload).expect("push data serializes"), &context)?),
+                Some(payload) => Some(renderer.value("pushData", &serde_json::to_value(payload).expect("push data serializes"))?),
                 None => None,
             };
             let (title, subtitle, body) = (
@@ -182,18 +262,6 @@ pub fn render(template: &Template, channel: Channel, input: &RenderInput) -> Res
         }
         Channel::Webhook => Err(Invalid::new("channel", "webhooks carry the event, not a template")),
     }
-}
-
-/// Renders every string inside a JSON value (push payloads).
-fn render_value(field: &str, value: &Value, context: &Value) -> Result<Value, Invalid> {
-    Ok(match value {
-        Value::String(text) => Value::String(render_text(field, text, context)?),
-        Value::Array(items) => Value::Array(items.iter().map(|v| render_value(field, v, context)).collect::<Result<_, _>>()?),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), render_value(field, v, context)?))).collect::<Result<_, Invalid>>()?)
-        }
-        other => other.clone(),
-    })
 }
 
 /// Every channel the template has content for, rendered (the preview).

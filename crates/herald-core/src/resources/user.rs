@@ -119,13 +119,10 @@ pub fn validate(body: Value) -> Result<Map<String, Value>, Invalid> {
         require_non_blank(&format!("deviceTokens[{i}].token"), &device.token)?;
     }
     require_distinct("deviceTokens", &user.device_tokens)?;
-    if let Some(locale) = &user.locale {
-        let well_formed = !locale.is_empty()
-            && locale.len() <= 35
-            && locale.split(['-', '_']).all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !well_formed {
-            return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
-        }
+    if let Some(locale) = &user.locale
+        && !super::is_language_tag(locale)
+    {
+        return Err(Invalid::new("locale", "must be a language tag such as en or it-IT"));
     }
     Ok(to_body(&user))
 }

@@ -22,6 +22,7 @@ pub mod rate_limits;
 pub mod retry;
 
 use crate::EngineError;
+use crate::template_lookup::TemplateLookup;
 use herald_channels::{Provider, SendError};
 use herald_core::clock::Clock;
 use herald_core::document::to_body;
@@ -77,6 +78,7 @@ struct Inner {
     providers: HashMap<Channel, Arc<dyn Provider>>,
     config: DeliveryConfig,
     limits: RateLimits,
+    templates: TemplateLookup,
     default_locale: String,
 }
 
@@ -91,10 +93,11 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         providers: HashMap<Channel, Arc<dyn Provider>>,
         config: DeliveryConfig,
+        templates: TemplateLookup,
         default_locale: String,
     ) -> Self {
         let limits = RateLimits::new(config.rate_limits.clone());
-        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, default_locale }) }
+        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, templates, default_locale }) }
     }
 
     /// Delivers every message due now; returns how many jobs it handled (sent, failed,
@@ -144,7 +147,8 @@ impl Dispatcher {
 impl Inner {
     async fn deliver(&self, claimed: ClaimedJob) -> Result<(), EngineError> {
         let ClaimedJob { tenant, job } = claimed;
-        let Some((notification_id, index)) = job.payload.get("notification").and_then(Value::as_str).zip(job.payload.get("message").and_then(Value::as_u64))
+        let Some((notification_id, index)) =
+            job.payload.get("notification").and_then(Value::as_str).zip(job.payload.get("message").and_then(Value::as_u64))
         else {
             self.store.settle_job(&tenant, &job.id, JobOutcome::Failed("the delivery job is malformed".into())).await?;
             return Ok(());
@@ -291,4 +295,3 @@ impl Inner {
         }
     }
 }
-

@@ -1,13 +1,13 @@
 //! Everything a provider needs for one message: the recipient as they are now, and the
 //! content rendered from the template (or the send's inline title and body) with the event's
-//! payload as `data`, the recipient as `user` and the tenant's own variables as `tenant`, in
-//! the recipient's locale (else the configured default). Webhooks carry the event instead of
-//! rendered content.
+//! payload as `data`, the recipient as `user` and the tenant's own variables as `tenant`. The
+//! template is found by name (the tenant's, the system's, the template folder's) and its
+//! variant follows the recipient's locale, else the configured default. Webhooks carry the
+//! event instead of rendered content.
 
 use super::{Inner, Refused};
 use crate::EngineError;
 use herald_channels::Outgoing;
-use herald_core::Invalid;
 use herald_core::notification::{InlineContent, Message, Notification};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::render::{self, Content, RenderInput};
@@ -23,11 +23,20 @@ pub(super) type Prepared = Result<(Outgoing, User), (Refused, Option<User>)>;
 
 impl Inner {
     /// Prepares `message` of `notification` for its provider.
-    pub(super) async fn prepare(&self, tenant: &str, notification: &Notification, message: &Message, key: &str) -> Result<Prepared, EngineError> {
+    pub(super) async fn prepare(
+        &self,
+        tenant: &str,
+        notification: &Notification,
+        message: &Message,
+        key: &str,
+    ) -> Result<Prepared, EngineError> {
         let Some(recipient_id) = &notification.recipient else {
             return Ok(Err((Refused("the notification has no recipient".into()), None)));
         };
-        let found = self.store.find_documents(Collection::Users, tenant, &ListQuery::matching(Filter::equals("id", recipient_id.as_str()), 1)).await?;
+        let found = self
+            .store
+            .find_documents(Collection::Users, tenant, &ListQuery::matching(Filter::equals("id", recipient_id.as_str()), 1))
+            .await?;
         let Some(user) = found.into_iter().next().and_then(|d| serde_json::from_value::<User>(Value::Object(d.body)).ok()) else {
             return Ok(Err((Refused("the recipient is gone".into()), None)));
         };
@@ -53,29 +62,32 @@ impl Inner {
     }
 
     /// The rendered content, or the reason it cannot be rendered.
-    async fn content(&self, tenant: &str, notification: &Notification, message: &Message, user: &User) -> Result<Result<Option<Content>, String>, EngineError> {
+    async fn content(
+        &self,
+        tenant: &str,
+        notification: &Notification,
+        message: &Message,
+        user: &User,
+    ) -> Result<Result<Option<Content>, String>, EngineError> {
         if message.channel == Channel::Webhook {
             return Ok(Ok(None));
         }
         let template = match &message.content {
             Some(inline) => inline_template(inline),
-            None => {
-                let filter = Filter::equals("name", message.template_name.as_str());
-                let found = self.store.find_documents(Collection::Templates, tenant, &ListQuery::matching(filter, 1)).await?;
-                match found.into_iter().next().map(|d| Invalid::deserialize::<Template>(Value::Object(d.body))) {
-                    Some(Ok(template)) => template,
-                    Some(Err(invalid)) => return Ok(Err(format!("the template {} is not valid: {invalid}", message.template_name))),
-                    None => return Ok(Err(format!("the template {} does not exist", message.template_name))),
-                }
-            }
+            None => match self.templates.find(tenant, &message.template_name).await? {
+                Some(template) => template,
+                None => return Ok(Err(format!("the template {} does not exist", message.template_name))),
+            },
         };
+        let preferred: Vec<&str> = user.locale.iter().map(String::as_str).chain([self.default_locale.as_str()]).collect();
+        let (template, chosen) = template.localized(&preferred);
         let clinic = self.store.find_tenant(tenant).await?.map(|t| json!({"name": t.name, "slug": t.slug})).unwrap_or_default();
         let input = RenderInput {
             data: Value::Object(notification.event.payload.clone()),
             user: serde_json::to_value(user).expect("users serialize"),
             tenant: clinic,
             now: self.clock.now(),
-            locale: user.locale.clone().unwrap_or_else(|| self.default_locale.clone()),
+            locale: chosen.unwrap_or(&self.default_locale).to_string(),
         };
         Ok(render::render(&template, message.channel, &input).map(Some).map_err(|invalid| invalid.to_string()))
     }

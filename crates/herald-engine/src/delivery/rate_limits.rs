@@ -92,7 +92,6 @@ impl RateLimits {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

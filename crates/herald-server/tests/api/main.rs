@@ -5,6 +5,7 @@
 mod bad_input;
 mod catalogue;
 mod crud;
+mod delivery;
 mod events;
 mod isolation;
 mod operations;
@@ -29,6 +30,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     templates::CASES,
     timers::CASES,
     send::CASES,
+    delivery::CASES,
 ];
 
 fn main() {

@@ -42,6 +42,8 @@ pub struct TestApp {
     pub config: Config,
     /// The timed-job runner (its polling is off in tests: they run what is due by hand).
     pub scheduler: herald_engine::scheduler::Scheduler,
+    /// The app's template lookup, for dispatchers with other providers.
+    pub templates: herald_engine::template_lookup::TemplateLookup,
 }
 
 pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
@@ -55,9 +57,10 @@ pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
         let admin_key = app.bootstrap_key().expect("a fresh database gets a default tenant").secret.clone();
         let store = app.store();
         let scheduler = app.scheduler();
+        let templates = app.template_lookup();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
-        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config, scheduler }).await;
+        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config, scheduler, templates }).await;
         shutdown.cancel();
         server.await.expect("the server task ends").expect("the server stops cleanly");
         drop(database);
@@ -166,6 +169,23 @@ impl TestApp {
     pub async fn advance_and_run(&self, by: SignedDuration) -> usize {
         self.clock.advance(by);
         self.scheduler.run_due().await.expect("due jobs run")
+    }
+
+    /// A dispatcher over the app's store and clock with these providers and settings.
+    pub fn dispatcher_with(
+        &self,
+        providers: Vec<(herald_core::resources::channel::Channel, Arc<dyn herald_channels::Provider>)>,
+        config: herald_engine::delivery::DeliveryConfig,
+    ) -> herald_engine::delivery::Dispatcher {
+        let providers = providers.into_iter().collect();
+        herald_engine::delivery::Dispatcher::new(
+            self.store.clone(),
+            self.clock.clone(),
+            providers,
+            config,
+            self.templates.clone(),
+            "en".into(),
+        )
     }
 
     /// The current time of the app's clock.

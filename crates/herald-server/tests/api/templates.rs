@@ -4,7 +4,11 @@ use crate::support::{TestApp, assert_error, cases};
 use reqwest::StatusCode;
 use serde_json::json;
 
-cases![templates_that_do_not_compile_are_refused_with_the_line, previews_render_every_channel_without_sending];
+cases![
+    templates_that_do_not_compile_are_refused_with_the_line,
+    previews_render_every_channel_without_sending,
+    previews_render_jinja_templates_in_the_requested_locale
+];
 
 async fn templates_that_do_not_compile_are_refused_with_the_line(app: TestApp) {
     let response = app
@@ -44,7 +48,8 @@ async fn previews_render_every_channel_without_sending(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!(
         preview["rendered"][0],
-        json!({"channel": "email", "subject": "Appointment on 02/03/2027", "text": null, "html": "<p>Dear Ada &lt;3 at Default tenant</p>"})
+        json!({"channel": "email", "subject": "Appointment on 02/03/2027", "text": "Dear Ada <3 at Default tenant",
+            "html": "<p>Dear Ada &lt;3 at Default tenant</p>"})
     );
     assert!(preview["rendered"][1]["error"].as_str().unwrap().contains("smsMessage"), "a missing variable fails that message: {preview}");
     assert_eq!(app.count("notifications", &app.admin_key).await, 0, "nothing was sent");
@@ -54,5 +59,48 @@ async fn previews_render_every_channel_without_sending(app: TestApp) {
         &app.post(&format!("/templates/{id}/preview"), &app.admin_key, json!({"data": [1]})).await,
         StatusCode::BAD_REQUEST,
         "data",
+    );
+}
+
+async fn previews_render_jinja_templates_in_the_requested_locale(app: TestApp) {
+    let id = app
+        .create(
+            "templates",
+            &app.admin_key,
+            json!({"name": "appointment_confirmation", "syntax": "jinja",
+                "emailTitle": "Appointment confirmed at {{ clinic_name }}",
+                "emailHtmlMessage": "<h1>Hello {{ patient_name }},</h1><p>Your appointment is on {{ start_time }}.</p>",
+                "smsMessage": "{{ patient_name }}: {{ start_time }}{% if reason %} ({{ reason }}){% endif %}",
+                "locales": {"it": {"emailTitle": "Appuntamento confermato da {{ clinic_name }}",
+                    "emailHtmlMessage": "<h1>Ciao {{ patient_name }},</h1><p>Il tuo appuntamento è il {{ start_time }}.</p>"}}}),
+        )
+        .await;
+    let data = json!({"patient_name": "Ada <3", "start_time": "2030-05-02 10:00", "clinic_name": "St Claire"});
+    let path = format!("/templates/{id}/preview");
+    let (status, italian) = app.post(&path, &app.admin_key, json!({"data": data, "locale": "it-IT"})).await;
+    assert_eq!(status, StatusCode::OK, "{italian}");
+    assert_eq!(italian["locale"], "it");
+    assert_eq!(
+        italian["rendered"],
+        json!([
+            {"channel": "email", "subject": "Appuntamento confermato da St Claire", "text": "Ciao Ada <3,\n\nIl tuo appuntamento è il 2030-05-02 10:00.",
+                "html": "<h1>Ciao Ada &lt;3,</h1><p>Il tuo appuntamento è il 2030-05-02 10:00.</p>"},
+            {"channel": "sms", "body": "Ada <3: 2030-05-02 10:00"},
+        ])
+    );
+    let (status, base) = app.post(&path, &app.admin_key, json!({"data": data, "locale": "fr"})).await;
+    assert_eq!(status, StatusCode::OK, "{base}");
+    assert_eq!((&base["locale"], &base["rendered"][0]["subject"]), (&json!(null), &json!("Appointment confirmed at St Claire")));
+    let (_, missing) = app.post(&path, &app.admin_key, json!({"data": {"patient_name": "Ada"}})).await;
+    assert!(missing["rendered"][0]["error"].as_str().unwrap().contains("emailTitle"), "{missing}");
+    assert_error(
+        &app.post(
+            "/templates/",
+            &app.admin_key,
+            json!({"name": "x", "syntax": "jinja", "locales": {"de-CH": {"smsMessage": "{% for %}"}}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "locales.de-CH.smsMessage",
     );
 }

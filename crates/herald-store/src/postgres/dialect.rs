@@ -15,11 +15,18 @@ impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
-        sql.push("jsonb_set(doc, ").bind(Bind::TextArray(vec![array.to_string(), index.to_string()])).push(", ").bind(Bind::Json(value)).push(")");
+        sql.push("jsonb_set(doc, ")
+            .bind(Bind::TextArray(vec![array.to_string(), index.to_string()]))
+            .push(", ")
+            .bind(Bind::Json(value))
+            .push(")");
     }
 
     fn append_element(sql: &mut Sql, array: &str, value: Value) {
-        sql.push("jsonb_set(doc, ").bind(Bind::TextArray(vec![array.to_string()])).push(", COALESCE(doc -> ").bind(Bind::Text(array.to_string()));
+        sql.push("jsonb_set(doc, ")
+            .bind(Bind::TextArray(vec![array.to_string()]))
+            .push(", COALESCE(doc -> ")
+            .bind(Bind::Text(array.to_string()));
         sql.push(", '[]'::jsonb) || jsonb_build_array(").bind(Bind::Json(value)).push("))");
     }
 

@@ -645,9 +645,9 @@ macro_rules! sql_store {
                     }
                     if let Some((message, job)) = &update.stand_in {
                         let mut sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "messages", message.clone()));
-                        sql.push(" RETURNING ");
+                        sql.push(" RETURNING CAST(");
                         <$dialect as Dialect>::array_length(&mut sql, "messages");
-                        sql.push(" AS length");
+                        sql.push(" AS BIGINT) AS length");
                         let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
                         let mut payload = job.payload.clone();
                         payload["message"] = serde_json::Value::from(length - 1);
