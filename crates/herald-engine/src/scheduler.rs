@@ -31,8 +31,6 @@ use tokio_util::sync::CancellationToken;
 
 /// How many jobs one claim takes.
 const CLAIM_BATCH: u32 = 64;
-/// How long a claimed job is reserved for its worker.
-const LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// How long before a job that hit a storage failure is tried again.
 const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(30);
 
@@ -46,13 +44,14 @@ pub struct Scheduler {
     events: Events,
     clock: Arc<dyn Clock>,
     outputs: TimerOutputs,
+    lease: SignedDuration,
 }
 
 impl Scheduler {
     /// A runner over `store`, re-entering `events` with reminders and delivering timers
-    /// through `outputs`.
-    pub fn new(store: Arc<dyn Store>, events: Events, clock: Arc<dyn Clock>, outputs: TimerOutputs) -> Self {
-        Self { store, events, clock, outputs }
+    /// through `outputs`; a claimed job is reserved for `lease`.
+    pub fn new(store: Arc<dyn Store>, events: Events, clock: Arc<dyn Clock>, outputs: TimerOutputs, lease: SignedDuration) -> Self {
+        Self { store, events, clock, outputs, lease }
     }
 
     /// Runs every job due now; returns how many ran.
@@ -60,7 +59,7 @@ impl Scheduler {
         let mut ran = 0;
         loop {
             let now = self.clock.now();
-            let lease_until = now.checked_add(LEASE).unwrap_or(now);
+            let lease_until = now.checked_add(self.lease).unwrap_or(now);
             let claimed = self.store.claim_due_jobs(&[JobKind::Reminder, JobKind::Timer], now, lease_until, CLAIM_BATCH).await?;
             if claimed.is_empty() {
                 return Ok(ran);

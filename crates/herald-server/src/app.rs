@@ -113,12 +113,14 @@ impl App {
             allowed: allowed.clone(),
             amqp: config.amqp_url.as_ref().map(|url| config.amqp.broker(url.expose())),
         };
-        let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs);
+        let lease = SignedDuration::from_secs(i64::try_from(config.job_lease_seconds).unwrap_or(i64::MAX));
+        let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs, lease);
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
             providers(&config)?,
             config.delivery.clone(),
+            lease,
             template_lookup.clone(),
             config.default_locale.clone(),
         );

@@ -47,6 +47,10 @@ pub struct Config {
     /// Hosts `rest` timers may call (`host` or `host:port`); none by default, so timers never
     /// reach internal addresses unless configured to.
     pub timer_allowed_hosts: Vec<String>,
+    /// Seconds a claimed job (a delivery, a reminder, a timer) stays reserved for the instance
+    /// that claimed it: if that instance dies, the job runs again once this has passed. Must be
+    /// longer than `delivery.send_timeout_seconds`.
+    pub job_lease_seconds: u64,
     /// The provider of each channel (`[channels.email] type = "smtp"`, …). A channel not
     /// listed uses the console provider (the in-app channel, the notification center).
     pub channels: BTreeMap<Channel, ProviderConfig>,
@@ -284,6 +288,7 @@ impl Default for Config {
             },
             job_poll_interval_ms: 1_000,
             timer_allowed_hosts: Vec::new(),
+            job_lease_seconds: 120,
             channels: BTreeMap::new(),
             delivery: DeliveryConfig::default(),
             scripts_dir: None,
@@ -351,6 +356,11 @@ impl Config {
         }
         if self.max_page_size == 0 || self.max_bulk_items == 0 {
             return Err(ConfigError("max_page_size and max_bulk_items must be at least 1".into()));
+        }
+        if self.delivery.send_timeout_seconds == 0 || self.delivery.send_timeout_seconds >= self.job_lease_seconds {
+            return Err(ConfigError(
+                "delivery.send_timeout_seconds (HERALD_DELIVERY__SEND_TIMEOUT_SECONDS): must be at least 1 and shorter than job_lease_seconds".into(),
+            ));
         }
         if let Some(jwt) = &self.auth.jwt {
             let has_public_key = jwt.public_key_pem.is_some() || jwt.public_key_file.is_some();

@@ -43,9 +43,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// How long a claimed delivery is reserved for its worker: well above a provider's timeout.
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
-
 /// How deliveries run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -78,6 +75,7 @@ struct Inner {
     providers: HashMap<Channel, Arc<dyn Provider>>,
     config: DeliveryConfig,
     limits: RateLimits,
+    lease: SignedDuration,
     templates: TemplateLookup,
     default_locale: String,
 }
@@ -87,17 +85,19 @@ struct Refused(String);
 
 impl Dispatcher {
     /// A dispatcher sending each channel's messages through `providers` (a channel without a
-    /// provider fails its messages for good).
+    /// provider fails its messages for good); a claimed message is reserved for `lease`, which
+    /// must be longer than the send timeout.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         providers: HashMap<Channel, Arc<dyn Provider>>,
         config: DeliveryConfig,
+        lease: SignedDuration,
         templates: TemplateLookup,
         default_locale: String,
     ) -> Self {
         let limits = RateLimits::new(config.rate_limits.clone());
-        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, templates, default_locale }) }
+        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, lease, templates, default_locale }) }
     }
 
     /// Delivers every message due now; returns how many jobs it handled (sent, failed,
@@ -107,7 +107,7 @@ impl Dispatcher {
         let limit = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
         loop {
             let now = self.inner.clock.now();
-            let lease_until = now.checked_add(LEASE).unwrap_or(now);
+            let lease_until = now.checked_add(self.inner.lease).unwrap_or(now);
             let claimed = self.inner.store.claim_due_jobs(&[JobKind::Delivery], now, lease_until, limit).await?;
             if claimed.is_empty() {
                 return Ok(handled);

@@ -183,6 +183,7 @@ impl TestApp {
             self.clock.clone(),
             providers,
             config,
+            SignedDuration::from_secs(120),
             self.templates.clone(),
             "en".into(),
         )

@@ -1,7 +1,10 @@
 //! The `herald` binary as an operator uses it: tenant and key commands, `serve` printing the
-//! first admin key, graceful stop on SIGTERM, data kept across restarts, configuration errors.
+//! first admin key, graceful stop on SIGTERM, data kept across restarts, configuration errors,
+//! and deliveries surviving a SIGKILL in the middle of a burst ([`crash`]).
 //! Runs on SQLite, and on PostgreSQL when `HERALD_TEST_POSTGRES_URL` is set (otherwise those
 //! tests are listed as ignored).
+
+mod crash;
 
 use herald_testkit::{Backend, on_each_backend};
 use libtest_mimic::{Arguments, Failed};
@@ -9,7 +12,7 @@ use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::process::{Child, ChildStdout, Command};
 
 type Case = fn(Env) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
@@ -20,6 +23,7 @@ const CASES: &[(&str, Case)] = &[
     ("tenant_and_api_key_commands", |env| Box::pin(tenant_and_api_key_commands(env))),
     ("invalid_configuration_names_the_key", |env| Box::pin(invalid_configuration_names_the_key(env))),
     ("help_explains_every_command", |env| Box::pin(help_explains_every_command(env))),
+    ("a_kill_in_the_middle_of_a_burst_loses_no_delivery", |env| Box::pin(crash::a_kill_in_the_middle_of_a_burst_loses_no_delivery(env))),
 ];
 
 fn main() {
@@ -47,9 +51,9 @@ fn run(backend: Backend, case: Case) -> Result<(), Failed> {
 }
 
 /// Where and with which environment the binary runs.
-struct Env {
-    dir: std::path::PathBuf,
-    vars: Vec<(String, String)>,
+pub(crate) struct Env {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) vars: Vec<(String, String)>,
 }
 
 impl Env {
@@ -68,7 +72,7 @@ impl Env {
         (output.status.success(), lines, String::from_utf8(output.stderr).unwrap())
     }
 
-    async fn serve(&self) -> Server {
+    pub(crate) async fn serve(&self) -> Server {
         let mut child =
             self.command(&["serve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).spawn().expect("herald serve starts");
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -85,15 +89,15 @@ impl Env {
         })
         .await
         .expect("herald serve listens within a minute");
-        Server { child, stdout, _stderr: stderr, base: format!("http://{address}") }
+        tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+        Server { child, stdout, base: format!("http://{address}") }
     }
 }
 
-struct Server {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    _stderr: Lines<BufReader<ChildStderr>>,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) stdout: Lines<BufReader<ChildStdout>>,
+    pub(crate) base: String,
 }
 
 impl Server {
