@@ -286,7 +286,7 @@ impl Default for Config {
                 use herald_core::resources::channel::Channel::*;
                 vec![Email, Sms, Push, Voice, Whatsapp, InApp, Webhook]
             },
-            job_poll_interval_ms: 1_000,
+            job_poll_interval_ms: 250,
             timer_allowed_hosts: Vec::new(),
             job_lease_seconds: 120,
             channels: BTreeMap::new(),

@@ -7,9 +7,10 @@ use mailin_embedded::{Handler, Response, Server, SslConfig};
 use std::io;
 use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-/// One received message: the envelope and the raw RFC 5322 text.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// One received message: the envelope, the raw RFC 5322 text and when it was complete.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReceivedMail {
     /// `MAIL FROM`.
     pub from: String,
@@ -17,6 +18,14 @@ pub struct ReceivedMail {
     pub to: Vec<String>,
     /// Headers and body, as sent.
     pub data: Vec<u8>,
+    /// When its `DATA` ended.
+    pub arrived_at: Instant,
+}
+
+impl Default for ReceivedMail {
+    fn default() -> Self {
+        Self { from: String::new(), to: Vec::new(), data: Vec::new(), arrived_at: Instant::now() }
+    }
 }
 
 /// The running server.
@@ -34,7 +43,7 @@ struct Keeper {
 
 impl Handler for Keeper {
     fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.current = ReceivedMail { from: from.to_string(), to: to.to_vec(), data: Vec::new() };
+        self.current = ReceivedMail { from: from.to_string(), to: to.to_vec(), ..ReceivedMail::default() };
         OK
     }
 
@@ -44,7 +53,9 @@ impl Handler for Keeper {
     }
 
     fn data_end(&mut self) -> Response {
-        self.received.lock().expect("the mailbox is never poisoned").push(std::mem::take(&mut self.current));
+        let mut mail = std::mem::take(&mut self.current);
+        mail.arrived_at = Instant::now();
+        self.received.lock().expect("the mailbox is never poisoned").push(mail);
         OK
     }
 

@@ -44,6 +44,62 @@ pub enum BenchCommand {
     /// Event ingest through POST /notification-events/: events committed per second, and
     /// latency at a fixed rate, against a bare axum handler that only parses the same JSON.
     Ingest(IngestBench),
+    /// End-to-end delivery: events accepted, then delivered to a local webhook receiver or
+    /// SMTP server; deliveries per second and acceptance-to-delivery latency.
+    Deliver(DeliverBench),
+    /// A million pending reminders: write time, memory, and how late due timers fire beside
+    /// them.
+    Scheduler(SchedulerBench),
+}
+
+/// Where `bench deliver` delivers.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SinkKind {
+    /// Signed webhooks to a local HTTP receiver.
+    Webhook,
+    /// Email to a local SMTP server.
+    Email,
+}
+
+/// Arguments of `bench deliver`.
+#[derive(Debug, Args)]
+pub struct DeliverBench {
+    /// A PostgreSQL server to run on (a scratch database is created and dropped); SQLite in a
+    /// temporary folder when absent.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// The sink.
+    #[arg(long, value_enum, default_value_t = SinkKind::Webhook)]
+    pub sink: SinkKind,
+    /// Events sent (each makes two deliveries).
+    #[arg(long, default_value_t = 10_000)]
+    pub events: usize,
+    /// Event requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Deliveries in flight at once (`delivery.concurrency`).
+    #[arg(long, default_value_t = 64)]
+    pub workers: usize,
+}
+
+/// Arguments of `bench scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerBench {
+    /// A PostgreSQL server to run on; SQLite in a temporary folder when absent.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// Pending reminders written before the timers are set.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pending: usize,
+    /// Timers whose lateness is measured.
+    #[arg(long, default_value_t = 2_000)]
+    pub timers: usize,
+    /// Seconds over which the timers expire.
+    #[arg(long, default_value_t = 20)]
+    pub spread_seconds: u64,
+    /// Milliseconds between looks for due jobs (`job_poll_interval_ms`).
+    #[arg(long, default_value_t = 100)]
+    pub poll_ms: u64,
 }
 
 /// Arguments of `bench ingest`.

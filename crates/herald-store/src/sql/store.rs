@@ -17,13 +17,19 @@ pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
 }
 
-/// Most event commits written in one transaction.
+/// Most writes committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 128;
 
-/// A commit waiting for the writer, and where to send its outcome.
+/// What the writer commits: everything an event produced, or a step of a delivery.
+pub(crate) enum Write {
+    Event(crate::EventCommit),
+    Delivery(crate::DeliveryUpdate),
+}
+
+/// A write waiting for the writer, and where to send its outcome.
 pub(crate) struct PendingCommit {
     pub(crate) tenant: String,
-    pub(crate) commit: crate::EventCommit,
+    pub(crate) commit: Write,
     pub(crate) reply: tokio::sync::oneshot::Sender<Result<crate::Committed, StoreError>>,
 }
 
@@ -70,7 +76,7 @@ macro_rules! sql_store {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order};
-            use crate::sql::store::{MAX_BATCH, PendingCommit};
+            use crate::sql::store::{MAX_BATCH, PendingCommit, Write};
             use crate::{Committed, EventCommit};
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
             use crate::{DeliveryUpdate, IdempotencyRecord, JobOutcome};
@@ -165,14 +171,23 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<serde_json::Value, StoreError> {
+            async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<serde_json::Value, StoreError> {
+                let Write::Event(commit) = commit else { return Ok(serde_json::Value::Null) };
                 let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
                 let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
                 Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
             }
 
             /// Writes one commit; false (nothing written) when its event id is a duplicate.
-            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
+            /// Writes one pending write; false when it is a duplicate event (nothing written).
+            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<bool, StoreError> {
+                match commit {
+                    Write::Event(commit) => write_event(conn, tenant, commit).await,
+                    Write::Delivery(update) => write_delivery(conn, tenant, update).await.map(|()| true),
+                }
+            }
+
+            async fn write_event(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
                 if let Some(dedup) = &commit.dedup {
                     let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
                     let claimed = sqlx::query(
@@ -252,6 +267,46 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
+        /// Writes a step of a delivery (see [`DeliveryUpdate`]).
+        async fn write_delivery(tx: &mut <$db as sqlx::Database>::Connection, tenant: &str, update: &DeliveryUpdate) -> Result<(), StoreError> {
+                let changed = |expression: &dyn Fn(&mut Sql)| {
+                    let mut sql = Sql::new("UPDATE notifications SET doc = ");
+                    expression(&mut sql);
+                    sql.push(", updated_ms = ").bind(Bind::Int(millis(update.at))).push(", revision = revision + 1 WHERE tenant_id = ");
+                    sql.bind(Bind::Text(tenant.to_string())).push(" AND id = ").bind(Bind::Text(update.notification_id.clone()));
+                    sql
+                };
+                let sql = changed(&|sql| <$dialect as Dialect>::set_element(sql, "messages", update.message_index, update.message.clone()));
+                query(&sql).execute(&mut *tx).await?;
+                if let Some(failure) = &update.failure {
+                    let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
+                    query(&sql).execute(&mut *tx).await?;
+                }
+                if let Some((message, job)) = &update.stand_in {
+                    let mut sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "messages", message.clone()));
+                    sql.push(" RETURNING CAST(");
+                    <$dialect as Dialect>::array_length(&mut sql, "messages");
+                    sql.push(" AS BIGINT) AS length");
+                    let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
+                    let mut payload = job.payload.clone();
+                    payload["message"] = serde_json::Value::from(length - 1);
+                    sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
+                        .bind(tenant)
+                        .bind(&job.id)
+                        .bind(job.kind.as_str())
+                        .bind(millis(job.due_at))
+                        .bind(job.status.as_str())
+                        .bind(Json(payload))
+                        .bind(millis(update.at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some((job_id, outcome)) = &update.job {
+                    settle(&mut *tx, tenant, job_id, outcome.clone()).await?;
+                }
+                Ok(())
+            }
+
             /// Settles a running job as `outcome` says; a job no longer running is left alone.
             async fn settle(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
                 let (status, due, error, refund) = match outcome {
@@ -273,6 +328,17 @@ macro_rules! sql_store {
                 .execute(&mut *conn)
                 .await?;
                 Ok(())
+            }
+
+            impl $store {
+                /// Hands a write to the writer, which commits it with the others waiting, and
+                /// waits for its outcome.
+                async fn queue_write(&self, tenant: &str, commit: Write) -> Result<Committed, StoreError> {
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
+                    self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
+                    answer.await.map_err(|_| StoreError::Closed)?
+                }
             }
 
             fn job(row: &$row) -> Result<Job, StoreError> {
@@ -586,10 +652,7 @@ macro_rules! sql_store {
                 }
 
                 async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
-                    let (reply, answer) = tokio::sync::oneshot::channel();
-                    let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
-                    self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
-                    answer.await.map_err(|_| StoreError::Closed)?
+                    self.queue_write(tenant, Write::Event(commit)).await
                 }
 
                 async fn claim_due_jobs(&self, kinds: &[JobKind], now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
@@ -629,44 +692,7 @@ macro_rules! sql_store {
                 }
 
                 async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
-                    let mut tx = self.pool.begin().await?;
-                    let changed = |expression: &dyn Fn(&mut Sql)| {
-                        let mut sql = Sql::new("UPDATE notifications SET doc = ");
-                        expression(&mut sql);
-                        sql.push(", updated_ms = ").bind(Bind::Int(millis(update.at))).push(", revision = revision + 1 WHERE tenant_id = ");
-                        sql.bind(Bind::Text(tenant.to_string())).push(" AND id = ").bind(Bind::Text(update.notification_id.clone()));
-                        sql
-                    };
-                    let sql = changed(&|sql| <$dialect as Dialect>::set_element(sql, "messages", update.message_index, update.message.clone()));
-                    query(&sql).execute(&mut *tx).await?;
-                    if let Some(failure) = &update.failure {
-                        let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
-                        query(&sql).execute(&mut *tx).await?;
-                    }
-                    if let Some((message, job)) = &update.stand_in {
-                        let mut sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "messages", message.clone()));
-                        sql.push(" RETURNING CAST(");
-                        <$dialect as Dialect>::array_length(&mut sql, "messages");
-                        sql.push(" AS BIGINT) AS length");
-                        let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
-                        let mut payload = job.payload.clone();
-                        payload["message"] = serde_json::Value::from(length - 1);
-                        sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
-                            .bind(tenant)
-                            .bind(&job.id)
-                            .bind(job.kind.as_str())
-                            .bind(millis(job.due_at))
-                            .bind(job.status.as_str())
-                            .bind(Json(payload))
-                            .bind(millis(update.at))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    if let Some((job_id, outcome)) = update.job {
-                        settle(&mut tx, tenant, &job_id, outcome).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(())
+                    self.queue_write(tenant, Write::Delivery(update)).await.map(|_| ())
                 }
 
                 async fn claim_idempotency_key(&self, tenant: &str, route: &str, key: &str, body_hash: &str, now: Timestamp, expired_before: Timestamp) -> Result<bool, StoreError> {

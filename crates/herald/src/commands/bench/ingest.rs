@@ -1,77 +1,32 @@
-//! `herald bench`: measurements a person can rerun on their machine. The load generator runs
-//! in the same process as the server (loopback HTTP, keep-alive connections), so both share
-//! the machine's cores — the figures are for Herald and its client together.
+//! `herald bench ingest`: events committed per second through `POST /notification-events/`,
+//! and latency at a fixed rate, beside a bare axum handler that only parses the same JSON.
 
-use crate::cli::{BenchCommand, IngestBench};
+use super::{Figures, Target, scratch_config};
+use crate::cli::IngestBench;
 use axum::routing::post;
-use herald_server::config::Secret;
-use herald_server::{App, Config};
-use herald_testkit::scratch::ScratchDatabase;
+use herald_server::App;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Ingest(args) => ingest(args).await,
-    }
-}
-
-/// Where requests go and with which key.
-#[derive(Clone)]
-struct Target {
-    url: String,
-    key: String,
-    client: reqwest::Client,
-}
-
-/// What one phase measured.
-struct Figures {
-    events: usize,
-    failures: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Figures {
-    fn per_second(&self) -> f64 {
-        (self.events - self.failures) as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-        sorted[index].as_secs_f64() * 1000.0
-    }
-}
-
-const PATIENTS: usize = 200;
-const DOCTORS: usize = 20;
+/// Patients in the directory.
+pub const PATIENTS: usize = 200;
+/// Doctors in the directory.
+pub const DOCTORS: usize = 20;
 
 /// An `AM/AppointmentCreated/v1` with two participants a week ahead.
-fn event(n: usize, start: Timestamp) -> Value {
+pub fn event(n: usize, start: Timestamp) -> Value {
     let end = start.checked_add(SignedDuration::from_mins(30)).expect("in range");
     json!({"name": "AM/AppointmentCreated/v1", "key": format!("appointment-{n}"), "payload": {
         "startDate": herald_core::document::format_timestamp(start), "endDate": herald_core::document::format_timestamp(end),
         "resourceId": format!("doctor-{}", n % DOCTORS), "participantIds": [format!("patient-{}", n % PATIENTS)]}})
 }
 
-async fn ingest(args: IngestBench) -> anyhow::Result<()> {
-    let database = match &args.postgres {
-        Some(url) => ScratchDatabase::postgres(url).await?,
-        None => ScratchDatabase::sqlite(),
-    };
-    let backend = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
-    let config = Config {
-        database_url: database.url().to_string(),
-        bind: "127.0.0.1:0".parse()?,
-        secret_key: Some(Secret::new(herald_core::secrets::SecretKey::generate().to_base64())),
-        ..Config::default()
-    };
-    let app = App::build(config).await?;
+pub async fn ingest(args: IngestBench) -> anyhow::Result<()> {
+    let (database, backend) = super::scratch(&args.postgres).await?;
+    let app = App::build(scratch_config(&database)?).await?;
     let herald = Target {
         url: format!("http://{}/notification-events/", app.local_addr()),
         key: app.bootstrap_key().expect("a fresh database").secret.clone(),
@@ -124,19 +79,25 @@ async fn ingest(args: IngestBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed(herald: &Target, base: &str) -> anyhow::Result<()> {
+/// The directory: patients and doctors with email addresses and phone numbers.
+pub async fn seed_users(herald: &Target, base: &str) -> anyhow::Result<()> {
     let users: Vec<Value> = (0..PATIENTS)
         .map(|n| json!({"id": format!("patient-{n}"), "emailAddress": format!("patient{n}@example.org"), "phoneNumber": format!("+3960{n:07}")}))
         .chain((0..DOCTORS).map(|n| json!({"id": format!("doctor-{n}"), "emailAddress": format!("doctor{n}@example.org"), "phoneNumber": format!("+3961{n:07}")})))
         .collect();
+    herald.client.post(format!("{base}/users/bulk")).bearer_auth(&herald.key).json(&users).send().await?.error_for_status()?;
+    Ok(())
+}
+
+async fn seed(herald: &Target, base: &str) -> anyhow::Result<()> {
+    seed_users(herald, base).await?;
     let client = &herald.client;
-    client.post(format!("{base}/users/bulk")).bearer_auth(&herald.key).json(&users).send().await?.error_for_status()?;
     let setting = json!({"eventName": "AM/AppointmentCreated/v1", "channels": ["email", "sms"], "templateName": "appointment", "reminders": ["P1D", "PT2H", "PT30M"]});
     client.post(format!("{base}/notification-settings/")).bearer_auth(&herald.key).json(&setting).send().await?.error_for_status()?;
     Ok(())
 }
 
-async fn send(target: &Target, body: &Value) -> bool {
+pub async fn send(target: &Target, body: &Value) -> bool {
     let mut request = target.client.post(&target.url).json(body);
     if !target.key.is_empty() {
         request = request.bearer_auth(&target.key);
