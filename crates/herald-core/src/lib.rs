@@ -17,6 +17,7 @@ pub mod query;
 pub mod render;
 pub mod resources;
 pub mod rules;
+pub mod saga;
 pub mod secrets;
 pub mod send;
 pub mod timer;

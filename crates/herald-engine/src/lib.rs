@@ -6,6 +6,7 @@
 //! - [`tenants::Tenants`]: tenants and their API keys.
 //! - [`access`]: who a bearer key belongs to and what it may do.
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
+//! - [`saga::Saga`]: the Flow Manager's send commands and the events that answer them.
 //! - [`scheduler::Scheduler`]: runs due reminders and timer-service timers.
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
@@ -18,6 +19,7 @@ mod error;
 pub mod events;
 pub mod idempotency;
 mod lookups;
+pub mod saga;
 pub mod scheduler;
 pub mod template_lookup;
 pub mod templates;

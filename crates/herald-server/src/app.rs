@@ -19,6 +19,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::saga::{Saga, SagaEvents};
 use herald_engine::scheduler::Scheduler;
 use herald_engine::template_lookup::TemplateLookup;
 use herald_engine::templates::Previews;
@@ -64,6 +65,20 @@ fn providers(config: &Config) -> anyhow::Result<HashMap<Channel, Arc<dyn Provide
         providers.insert(*channel, provider);
     }
     Ok(providers)
+}
+
+/// Where `POST /saga/send` publishes its outcome events, when a label is configured
+/// (configuration guarantees the broker then is).
+fn saga_events(config: &Config) -> Option<SagaEvents> {
+    let url = config.amqp_url.as_ref()?;
+    let saga = &config.saga;
+    (saga.success_event_label.is_some() || saga.fail_event_label.is_some()).then(|| SagaEvents {
+        broker: config.amqp.broker(url.expose()),
+        exchange: saga.exchange.clone(),
+        success_label: saga.success_event_label.clone(),
+        fail_label: saga.fail_event_label.clone(),
+        tenant_header: config.amqp.tenant_header.clone(),
+    })
 }
 
 /// A built Herald: migrated database, bound listener, ready to run.
@@ -135,10 +150,12 @@ impl App {
             };
             (config.amqp.broker(url.expose()), Arc::new(sink))
         });
+        let saga = Saga::new(events.clone(), saga_events(&config));
         let state = AppState::new(Inner {
             store: store.clone(),
             documents: documents.clone(),
             events,
+            saga,
             user_settings: UserSettings::new(store.clone(), documents.clone(), config.active_channels.clone()),
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             timers,

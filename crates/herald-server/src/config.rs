@@ -74,6 +74,30 @@ pub struct Config {
     /// Folder of template files (`email/{locale}/{name}.html`, `sms/{locale}/{name}.txt`),
     /// the last fallback after the tenant's and the system tenant's templates; read at start.
     pub templates_dir: Option<PathBuf>,
+    /// The events `POST /saga/send` sends back to the Flow Manager; none by default.
+    pub saga: SagaConfig,
+}
+
+/// The Flow Manager events of `POST /saga/send`, named after the notification manager's
+/// `flowManagerConfiguration` (`successEventLabel`, `failEventLabel`). Herald publishes them
+/// on RabbitMQ (`amqp_url`), to `exchange` with the label as routing key; an unset label sends
+/// no event.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SagaConfig {
+    /// `messageLabel` of the event sent when a saga send starts without errors.
+    pub success_event_label: Option<String>,
+    /// `messageLabel` of the event sent when a saga send is refused.
+    pub fail_event_label: Option<String>,
+    /// The existing exchange the events are published to, with a queue bound to take them.
+    pub exchange: String,
+}
+
+/// No events; the exchange is the Flow Manager's.
+impl Default for SagaConfig {
+    fn default() -> Self {
+        Self { success_event_label: None, fail_event_label: None, exchange: "flow-manager".into() }
+    }
 }
 
 /// The RabbitMQ ingest (seed 02): a durable queue bound to a topic exchange, routing key =
@@ -299,6 +323,7 @@ impl Default for Config {
             amqp_url: None,
             amqp: AmqpConfig::default(),
             templates_dir: None,
+            saga: SagaConfig::default(),
         }
     }
 }
@@ -361,6 +386,23 @@ impl Config {
             return Err(ConfigError(
                 "delivery.send_timeout_seconds (HERALD_DELIVERY__SEND_TIMEOUT_SECONDS): must be at least 1 and shorter than job_lease_seconds".into(),
             ));
+        }
+        for (key, label) in [("success_event_label", &self.saga.success_event_label), ("fail_event_label", &self.saga.fail_event_label)] {
+            let env_name = format!("HERALD_SAGA__{}", key.to_ascii_uppercase());
+            match label {
+                Some(label) if label.is_empty() || label.len() > 255 => {
+                    return Err(ConfigError(format!("saga.{key} ({env_name}): must be 1 to 255 bytes (it is the routing key)")));
+                }
+                Some(_) if self.amqp_url.is_none() => {
+                    return Err(ConfigError(format!(
+                        "saga.{key} ({env_name}): the saga events are published on RabbitMQ, so amqp_url (HERALD_AMQP_URL) must be set"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if self.saga.exchange.is_empty() || self.saga.exchange.len() > 255 {
+            return Err(ConfigError("saga.exchange (HERALD_SAGA__EXCHANGE): must be 1 to 255 bytes".into()));
         }
         if let Some(jwt) = &self.auth.jwt {
             let has_public_key = jwt.public_key_pem.is_some() || jwt.public_key_file.is_some();
@@ -492,11 +534,34 @@ mod tests {
             (vec![("HERALD_DATABASE_URL", "postgres://h/db")], "HERALD_SECRET_KEY"),
             (vec![("HERALD_UNKNOWN_THING", "1")], "unknown_thing"),
             (vec![("HERALD_AUTH__JWT__ALGORITHM", "RS256")], "public_key"),
+            (vec![("HERALD_SAGA__SUCCESS_EVENT_LABEL", "notificationSent")], "saga.success_event_label (HERALD_SAGA__SUCCESS_EVENT_LABEL)"),
+            (vec![("HERALD_SAGA__FAIL_EVENT_LABEL", "notificationFailed")], "amqp_url"),
+            (vec![("HERALD_AMQP_URL", "amqp://h"), ("HERALD_SAGA__FAIL_EVENT_LABEL", "")], "saga.fail_event_label"),
         ];
         for (vars, needle) in cases {
             let err = Config::load(None, env(&vars)).unwrap_err().to_string();
             assert!(err.contains(needle), "{vars:?}: {err}");
         }
+    }
+
+    #[test]
+    fn saga_events_are_off_unless_labelled() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(
+            (config.saga.success_event_label, config.saga.fail_event_label, config.saga.exchange.as_str()),
+            (None, None, "flow-manager")
+        );
+        let config = Config::load(
+            None,
+            env(&[
+                ("HERALD_AMQP_URL", "amqp://h"),
+                ("HERALD_SAGA__SUCCESS_EVENT_LABEL", "notificationSent"),
+                ("HERALD_SAGA__EXCHANGE", "fm"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((config.saga.success_event_label.as_deref(), config.saga.fail_event_label), (Some("notificationSent"), None));
+        assert_eq!(config.saga.exchange, "fm");
     }
 
     #[test]

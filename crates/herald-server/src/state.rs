@@ -5,6 +5,7 @@ use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::saga::Saga;
 use herald_engine::templates::Previews;
 use herald_engine::timers::Timers;
 use herald_engine::user_settings::UserSettings;
@@ -20,6 +21,7 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) documents: Documents,
     pub(crate) events: Events,
+    pub(crate) saga: Saga,
     pub(crate) user_settings: UserSettings,
     pub(crate) previews: Previews,
     pub(crate) timers: Timers,
@@ -48,6 +50,11 @@ impl AppState {
     /// Event processing.
     pub fn events(&self) -> &Events {
         &self.0.events
+    }
+
+    /// The Flow Manager's send commands.
+    pub fn saga(&self) -> &Saga {
+        &self.0.saga
     }
 
     /// End users' own settings.

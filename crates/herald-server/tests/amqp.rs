@@ -1,17 +1,20 @@
 //! Events over RabbitMQ, end to end: a real Herald consuming a real broker (named by
 //! `HERALD_TEST_AMQP_URL`; without it these tests are listed as ignored). Each test uses its
 //! own exchanges and queues. The broker-restart test stops and starts the whole broker, so it
-//! runs only when `HERALD_TEST_AMQP_RESTART=1` as well (CI runs it alone).
+//! runs only when `HERALD_TEST_AMQP_RESTART=1` as well (CI runs it alone). Every Herald here
+//! also answers `POST /saga/send` with Flow Manager events on its own saga exchange.
 
 use herald_broker::{BrokerConfig, REASON_HEADER, publish};
 use herald_core::clock::ManualClock;
-use herald_server::config::{AmqpConfig, Secret};
+use herald_server::config::{AmqpConfig, SagaConfig, Secret};
 use herald_server::{App, Config};
 use herald_testkit::scratch::ScratchDatabase;
 use jiff::{SignedDuration, Timestamp};
-use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
-use lapin::types::AMQPValue;
-use lapin::{Connection, ConnectionProperties};
+use lapin::options::{
+    BasicGetOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use libtest_mimic::{Arguments, Failed, Trial};
 use rand::RngCore;
 use serde_json::{Value, json};
@@ -28,6 +31,7 @@ const CASES: &[(&str, Case, bool)] = &[
     ("refused_messages_are_dead_lettered_with_the_reason", |h| Box::pin(dead_letters(h)), false),
     ("an_amqp_timer_publishes_to_its_exchange", |h| Box::pin(amqp_timer(h)), false),
     ("a_broker_restart_loses_nothing", |h| Box::pin(broker_restart(h)), true),
+    ("a_saga_send_answers_the_saga_with_its_outcome", |h| Box::pin(saga_events(h)), false),
 ];
 
 fn main() {
@@ -56,7 +60,13 @@ struct Harness {
     url: String,
     client: reqwest::Client,
     start: Timestamp,
+    /// The exchange `POST /saga/send` publishes its events to.
+    saga_exchange: String,
 }
+
+/// The saga events' labels every Herald here is configured with.
+const SUCCESS_LABEL: &str = "notificationSent";
+const FAIL_LABEL: &str = "notificationFailed";
 
 fn run(url: String, case: Case) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -78,6 +88,11 @@ fn run(url: String, case: Case) -> Result<(), Failed> {
             secret_key: Some(Secret::new("ab".repeat(32))),
             amqp_url: Some(Secret::new(url.clone())),
             amqp: amqp.clone(),
+            saga: SagaConfig {
+                success_event_label: Some(SUCCESS_LABEL.into()),
+                fail_event_label: Some(FAIL_LABEL.into()),
+                exchange: format!("test.saga.{suffix}"),
+            },
             ..Config::default()
         };
         let start = Timestamp::from_second(1_800_000_000).unwrap();
@@ -89,25 +104,26 @@ fn run(url: String, case: Case) -> Result<(), Failed> {
             url: url.clone(),
             client: reqwest::Client::new(),
             start,
+            saga_exchange: format!("test.saga.{suffix}"),
         };
         let stop = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         case(harness).await;
         stop.cancel();
         server.await.unwrap().unwrap();
-        delete_topology(&url, &amqp).await;
+        delete_topology(&url, &amqp, &format!("test.saga.{suffix}")).await;
     });
     Ok(())
 }
 
-async fn delete_topology(url: &str, amqp: &AmqpConfig) {
+async fn delete_topology(url: &str, amqp: &AmqpConfig, saga_exchange: &str) {
     let connection = Connection::connect(url, ConnectionProperties::default()).await.unwrap();
     let channel = connection.create_channel().await.unwrap();
     for queue in [&amqp.queue, &amqp.dead_letter_queue] {
         let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
     }
-    for exchange in [&amqp.exchange, &amqp.dead_letter_exchange] {
-        let _ = channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await;
+    for exchange in [amqp.exchange.as_str(), amqp.dead_letter_exchange.as_str(), saga_exchange] {
+        let _ = channel.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
     }
 }
 
@@ -273,4 +289,51 @@ async fn amqp_timer(h: Harness) {
     })
     .await;
     assert!(expired.is_ok(), "the timer is marked expired once published");
+}
+
+async fn saga_events(h: Harness) {
+    h.setup().await;
+    let connection = Connection::connect(&h.url, ConnectionProperties::default()).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(h.saga_exchange.as_str().into(), ExchangeKind::Topic, durable, FieldTable::default()).await.unwrap();
+    let exclusive = QueueDeclareOptions { exclusive: true, ..Default::default() };
+    let queue = channel.queue_declare("".into(), exclusive, FieldTable::default()).await.unwrap();
+    let queue = queue.name().clone();
+    channel
+        .queue_bind(queue.clone(), h.saga_exchange.as_str().into(), "#".into(), QueueBindOptions::default(), FieldTable::default())
+        .await
+        .unwrap();
+
+    let send = json!({"channels": ["email"], "recipients": ["patient-1"], "messageTitle": "Results", "messageContent": "Ready"});
+    let ok = json!({"key": "SAGA_OK_1", "value": {"messageLabel": "sendNotification", "messagePayload": send}});
+    h.call(reqwest::Method::POST, "/saga/send", Some(ok)).await;
+    let refused = json!({"key": "SAGA_KO_1", "value": {"messageLabel": "sendNotification", "messagePayload": {"channels": []}}});
+    let response = h.client.post(format!("{}/saga/send", h.base)).bearer_auth(&h.key).json(&refused).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let mut events = Vec::new();
+    let arrived = tokio::time::timeout(Duration::from_secs(30), async {
+        while events.len() < 2 {
+            match channel.basic_get(queue.clone(), BasicGetOptions { no_ack: true }).await.unwrap() {
+                Some(message) => {
+                    let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+                    let tenant = match headers.inner().get("x-herald-tenant") {
+                        Some(AMQPValue::LongString(value)) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        other => format!("{other:?}"),
+                    };
+                    let body: Value = serde_json::from_slice(&message.delivery.data).unwrap();
+                    events.push((message.delivery.routing_key.to_string(), tenant, body));
+                }
+                None => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        }
+    })
+    .await;
+    assert!(arrived.is_ok(), "only {} saga events arrived: {events:?}", events.len());
+    let event = |saga: &str, label: &str| {
+        let body = json!({"key": saga, "value": {"messageLabel": label, "messagePayload": {}}});
+        (label.to_string(), "default".to_string(), body)
+    };
+    assert_eq!(events, [event("SAGA_OK_1", SUCCESS_LABEL), event("SAGA_KO_1", FAIL_LABEL)]);
 }

@@ -10,6 +10,7 @@ mod notification_events;
 mod notification_settings;
 mod notifications;
 mod openapi;
+mod saga;
 mod templates;
 mod timers;
 mod user_settings;
@@ -28,6 +29,7 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notification_settings::router())
         .merge(event_settings::router())
         .merge(notification_events::router())
+        .merge(saga::router())
         .merge(events::router())
         .merge(notifications::router())
         .merge(user_settings::router())

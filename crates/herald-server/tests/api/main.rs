@@ -9,6 +9,7 @@ mod delivery;
 mod events;
 mod isolation;
 mod operations;
+mod saga;
 mod send;
 mod support;
 mod templates;
@@ -30,6 +31,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     templates::CASES,
     timers::CASES,
     send::CASES,
+    saga::CASES,
     delivery::CASES,
 ];
 

@@ -43,6 +43,7 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /templates/{id}/preview",
         "POST /schedule",
         "POST /send",
+        "POST /saga/send",
         "POST /abort",
         "GET /expirations/{id}",
     ]
