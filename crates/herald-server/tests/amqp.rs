@@ -175,9 +175,13 @@ impl Harness {
     }
 
     /// Each notification's recipient and messages, by recipient.
-    async fn notifications_of(&self, event_id: &str) -> Vec<(String, Value)> {
+    /// Each recipient's messages: channel and template (statuses move on as the dispatcher
+    /// delivers them).
+    async fn notifications_of(&self, event_id: &str) -> Vec<(String, Vec<(Value, Value)>)> {
         let list = self.call(reqwest::Method::GET, &format!("/notifications/?event._id={event_id}&_s=recipient"), None).await;
-        list.as_array().unwrap().iter().map(|n| (n["recipient"].as_str().unwrap().to_string(), n["messages"].clone())).collect()
+        let messages =
+            |n: &Value| n["messages"].as_array().unwrap().iter().map(|m| (m["channel"].clone(), m["templateName"].clone())).collect();
+        list.as_array().unwrap().iter().map(|n| (n["recipient"].as_str().unwrap().to_string(), messages(n))).collect()
     }
 
     async fn dead_letters(&self, count: usize) -> Vec<(String, String)> {

@@ -78,7 +78,11 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     };
     let app = App::build(config).await?;
     let base = format!("http://{}", app.local_addr());
-    let herald = Target { url: format!("{base}/notification-events/"), key: app.bootstrap_key().expect("a fresh database").secret.clone(), client: reqwest::Client::new() };
+    let herald = Target {
+        url: format!("{base}/notification-events/"),
+        key: app.bootstrap_key().expect("a fresh database").secret.clone(),
+        client: reqwest::Client::new(),
+    };
     let stop = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
     seed_users(&herald, &base).await?;
@@ -89,7 +93,14 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let template = json!({"name": "appointment", "emailTitle": "Appointment {{data.startDate}}", "emailHtmlMessage": "<p>See you on {{data.startDate}}.</p>"});
     herald.client.post(format!("{base}/templates/")).bearer_auth(&herald.key).json(&template).send().await?.error_for_status()?;
     let setting = json!({"eventName": "AM/AppointmentCreated/v1", "channels": [channel], "templateName": "appointment"});
-    herald.client.post(format!("{base}/notification-settings/")).bearer_auth(&herald.key).json(&setting).send().await?.error_for_status()?;
+    herald
+        .client
+        .post(format!("{base}/notification-settings/"))
+        .bearer_auth(&herald.key)
+        .json(&setting)
+        .send()
+        .await?
+        .error_for_status()?;
 
     let start = Timestamp::now().checked_add(SignedDuration::from_hours(24 * 7))?;
     eprintln!("{backend}: {} events ({} deliveries) to the {channel} sink, {} in flight…", args.events, args.events * 2, args.concurrency);
@@ -121,7 +132,9 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     let arrived = loop {
         let arrived: Vec<(usize, Instant)> = match &smtp {
-            Some(sink) => sink.received().iter().filter_map(|mail| subject_number(&mail.data, start).map(|n| (n, mail.arrived_at))).collect(),
+            Some(sink) => {
+                sink.received().iter().filter_map(|mail| subject_number(&mail.data, start).map(|n| (n, mail.arrived_at))).collect()
+            }
             None => arrivals.lock().expect("never poisoned").clone(),
         };
         if arrived.len() >= expected || Instant::now() > deadline {
@@ -131,7 +144,8 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     };
     let last = arrived.iter().map(|(_, at)| *at).max().unwrap_or(began);
     let accepted = accepted.lock().expect("never poisoned").clone();
-    let latencies: Vec<Duration> = arrived.iter().filter_map(|(n, at)| accepted.get(n).map(|sent| at.saturating_duration_since(*sent))).collect();
+    let latencies: Vec<Duration> =
+        arrived.iter().filter_map(|(n, at)| accepted.get(n).map(|sent| at.saturating_duration_since(*sent))).collect();
     let elapsed = last.saturating_duration_since(began).as_secs_f64();
     println!("| {backend} → {channel} sink | deliveries | deliveries/s | events accepted/s | p50 ms | p99 ms | missing |");
     println!("|---|---|---|---|---|---|---|");

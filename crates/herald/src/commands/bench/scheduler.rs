@@ -81,7 +81,9 @@ pub async fn scheduler(args: SchedulerBench) -> anyhow::Result<()> {
     let arrivals = arrivals.lock().expect("never poisoned").clone();
     let lateness: Vec<Duration> = arrivals.iter().filter_map(|(n, at)| due.get(n).map(|d| at.saturating_duration_since(*d))).collect();
     let (rss_after, peak) = memory_mib();
-    println!("| {backend} | pending reminders | written in s | RSS before → after MiB (peak) | timers fired | lateness p50 ms | p99 ms | max ms |");
+    println!(
+        "| {backend} | pending reminders | written in s | RSS before → after MiB (peak) | timers fired | lateness p50 ms | p99 ms | max ms |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     println!(
         "| poll {} ms | {} | {:.1} | {:.0} → {:.0} ({:.0}) | {}/{} | {:.0} | {:.0} | {:.0} |",
