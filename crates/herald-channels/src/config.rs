@@ -2,7 +2,6 @@
 
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::sync::Arc;
 
 /// A channel's provider and its settings.
@@ -28,28 +27,5 @@ impl ProviderConfig {
             ProviderConfig::Webhook(config) => Arc::new(WebhookProvider::new(config)?),
             ProviderConfig::Smtp(config) => Arc::new(SmtpProvider::new(config)?),
         })
-    }
-}
-
-/// A secret setting: never printed.
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Redacted(String);
-
-impl Redacted {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    /// The secret itself, for the one place that uses it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
     }
 }

@@ -14,7 +14,7 @@ mod outgoing;
 mod smtp;
 mod webhook;
 
-pub use config::{ProviderConfig, Redacted};
+pub use config::ProviderConfig;
 pub use console::ConsoleProvider;
 pub use in_app::InAppProvider;
 pub use outgoing::{Outgoing, Receipt, SendError};

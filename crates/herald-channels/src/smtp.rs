@@ -5,10 +5,10 @@
 //!
 //! SMTP 4xx replies and connection failures are worth retrying; 5xx replies fail for good.
 
-use crate::config::Redacted;
 use crate::{Outgoing, Provider, Receipt, SendError, truncate};
 use async_trait::async_trait;
 use herald_core::render::Content;
+use herald_core::secrets::Secret;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -47,7 +47,7 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     /// Password for `username`.
     #[serde(default)]
-    pub password: Option<Redacted>,
+    pub password: Option<Secret>,
     /// The sender (`Clinic <noreply@clinic.example>`), unless a send overrides it.
     pub from: String,
     /// Seconds to wait for the server.

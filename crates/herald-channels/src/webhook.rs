@@ -7,11 +7,11 @@
 //! 2xx is accepted; 408, 425, 429, 5xx, timeouts and connection errors are worth retrying
 //! (with `Retry-After` in seconds when given); any other answer fails for good.
 
-use crate::config::Redacted;
 use crate::{Outgoing, Provider, Receipt, SendError, truncate};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use herald_core::secrets::Secret;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -25,7 +25,7 @@ pub struct WebhookConfig {
     /// The receiving endpoint (`https://…`).
     pub url: String,
     /// The signing secret.
-    pub secret: Redacted,
+    pub secret: Secret,
     /// Seconds to wait for an answer.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
@@ -126,7 +126,7 @@ mod tests {
         // The example from the Standard Webhooks specification's reference implementation.
         let provider = WebhookProvider::new(&WebhookConfig {
             url: "http://127.0.0.1:1/".into(),
-            secret: Redacted::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            secret: Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
             timeout_seconds: 1,
         })
         .unwrap();

@@ -6,10 +6,10 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use herald_channels::ProviderConfig;
 use herald_core::resources::channel::Channel;
+pub use herald_core::secrets::Secret;
 use herald_engine::delivery::DeliveryConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -267,29 +267,6 @@ mod defaults {
     }
     pub fn clusters_header() -> String {
         "x-user-clusters".into()
-    }
-}
-
-/// A configuration value that must never be printed.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 

@@ -47,7 +47,7 @@ fn smtp(sink: &SmtpSink) -> Arc<dyn Provider> {
 }
 
 fn webhook(sink: &WebhookSink) -> Arc<dyn Provider> {
-    let config = WebhookConfig { url: sink.url.clone(), secret: herald_channels::Redacted::new(SECRET), timeout_seconds: 5 };
+    let config = WebhookConfig { url: sink.url.clone(), secret: herald_core::secrets::Secret::new(SECRET), timeout_seconds: 5 };
     Arc::new(WebhookProvider::new(&config).unwrap())
 }
 

@@ -8,8 +8,9 @@
 use super::ingest::{seed_users, send};
 use super::{Target, percentile, scratch, scratch_config};
 use crate::cli::{DeliverBench, SinkKind};
-use herald_channels::{ProviderConfig, Redacted, SmtpConfig, SmtpSecurity, WebhookConfig};
+use herald_channels::{ProviderConfig, SmtpConfig, SmtpSecurity, WebhookConfig};
 use herald_core::resources::channel::Channel;
+use herald_core::secrets::Secret;
 use herald_server::App;
 use herald_testkit::smtp::SmtpSink;
 use jiff::{SignedDuration, Timestamp};
@@ -56,7 +57,7 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let smtp = match args.sink {
         SinkKind::Webhook => {
             let url = webhook_sink(arrivals.clone()).await?;
-            let webhook = WebhookConfig { url, secret: Redacted::new("bench-secret"), timeout_seconds: 10 };
+            let webhook = WebhookConfig { url, secret: Secret::new("bench-secret"), timeout_seconds: 10 };
             config.channels.insert(Channel::Webhook, ProviderConfig::Webhook(webhook));
             None
         }
