@@ -9,6 +9,9 @@ use std::net::{IpAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// Sessions served at once: each open client connection (a pooled one too) holds a thread.
+const SESSIONS: u32 = 64;
+
 /// One received message: the envelope, the raw RFC 5322 text and when it was complete.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReceivedMail {
@@ -71,7 +74,7 @@ impl SmtpSink {
         let port = listener.local_addr().expect("a bound address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let mut server = Server::new(Keeper { received: received.clone(), current: ReceivedMail::default() });
-        server.with_name("sink.test").with_ssl(SslConfig::None).expect("no TLS").with_tcp_listener(listener);
+        server.with_name("sink.test").with_num_threads(SESSIONS).with_ssl(SslConfig::None).expect("no TLS").with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
         });

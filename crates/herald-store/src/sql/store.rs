@@ -667,16 +667,19 @@ macro_rules! sql_store {
                     let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
                     sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
                     sql.push(" WHERE seq IN (SELECT seq FROM (");
+                    // Per tenant, due pending jobs and running jobs whose lease ran out, each as
+                    // its own index range (an OR of the two would scan every pending job).
                     for (i, tenant) in tenants.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(" UNION ALL ");
+                        for (part, (status, time)) in [("pending", "due_ms"), ("running", "lease_ms")].into_iter().enumerate() {
+                            if i + part > 0 {
+                                sql.push(" UNION ALL ");
+                            }
+                            sql.push("SELECT seq, due_ms FROM (SELECT seq, due_ms FROM jobs WHERE tenant_id = ").bind(Bind::Text(tenant.clone()));
+                            sql.push(" AND kind IN ").push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
+                            sql.push(&format!(" AND status = '{status}' AND {time} <= ")).bind(Bind::Int(millis(now)));
+                            sql.push(" ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(share))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                            sql.push(&format!(") t{i}_{part}"));
                         }
-                        sql.push("SELECT seq, due_ms FROM (SELECT seq, due_ms FROM jobs WHERE tenant_id = ").bind(Bind::Text(tenant.clone()));
-                        sql.push(" AND kind IN ").push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
-                        let now_bind = Bind::Int(millis(now));
-                        sql.push(" AND ((status = 'pending' AND due_ms <= ").bind(now_bind.clone()).push(") OR (status = 'running' AND lease_ms <= ").bind(now_bind);
-                        sql.push(")) ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(share))).push(<$dialect as Dialect>::SKIP_LOCKED);
-                        sql.push(&format!(") t{i}"));
                     }
                     sql.push(") fair ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit)));
                     sql.push(") RETURNING tenant_id, ").push(JOB_COLUMNS);

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Reminder jobs written per transaction.
-const BATCH: usize = 10_000;
+const BATCH: usize = 2_000;
 
 pub async fn scheduler(args: SchedulerBench) -> anyhow::Result<()> {
     let (database, backend) = scratch(&args.postgres).await?;
