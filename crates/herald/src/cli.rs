@@ -80,6 +80,9 @@ pub struct DeliverBench {
     /// Deliveries in flight at once (`delivery.concurrency`).
     #[arg(long, default_value_t = 64)]
     pub workers: usize,
+    /// Send events at this many per second instead of as fast as they are accepted.
+    #[arg(long)]
+    pub rate: Option<u32>,
 }
 
 /// Arguments of `bench scheduler`.

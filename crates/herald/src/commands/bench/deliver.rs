@@ -1,7 +1,9 @@
 //! `herald bench deliver`: end-to-end deliveries per second, from event acceptance to a local
 //! sink — a webhook receiver (signed JSON POSTs) or a real SMTP server — and each delivery's
 //! latency from its event's acceptance (the 200 of `POST /notification-events/`) to its
-//! arrival. Herald runs as `herald serve` does (dispatcher polling every 5 ms), with the
+//! arrival. Events go as fast as they are accepted (`--concurrency` in flight), or at a fixed
+//! `--rate` per second, so latency can be read below the delivery throughput. Herald runs as
+//! `herald serve` does (dispatcher polling every 5 ms), with the
 //! directory of the ingest bench and one setting: every appointment notifies its patient and
 //! its doctor on the chosen channel, so each event makes two deliveries.
 
@@ -108,23 +110,39 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let accepted: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let next = Arc::new(AtomicUsize::new(0));
     let began = Instant::now();
-    let senders: Vec<_> = (0..args.concurrency)
-        .map(|_| {
-            let (herald, next, accepted) = (herald.clone(), next.clone(), accepted.clone());
-            let events = args.events;
-            tokio::spawn(async move {
-                loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= events {
-                        return;
+    let senders: Vec<_> = match args.rate {
+        None => (0..args.concurrency)
+            .map(|_| {
+                let (herald, next, accepted) = (herald.clone(), next.clone(), accepted.clone());
+                let events = args.events;
+                tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= events {
+                            return;
+                        }
+                        if send(&herald, &event(n, start)).await {
+                            accepted.lock().expect("never poisoned").insert(n, Instant::now());
+                        }
                     }
+                })
+            })
+            .collect(),
+        Some(rate) => {
+            let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+            let mut requests = Vec::with_capacity(args.events);
+            for n in 0..args.events {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(began + interval * n as u32)).await;
+                let (herald, accepted) = (herald.clone(), accepted.clone());
+                requests.push(tokio::spawn(async move {
                     if send(&herald, &event(n, start)).await {
                         accepted.lock().expect("never poisoned").insert(n, Instant::now());
                     }
-                }
-            })
-        })
-        .collect();
+                }));
+            }
+            requests
+        }
+    };
     for sender in senders {
         sender.await?;
     }
@@ -151,9 +169,9 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     println!("| {backend} → {channel} sink | deliveries | deliveries/s | events accepted/s | p50 ms | p99 ms | missing |");
     println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {} events, {} in flight, {} workers | {} | {:.0} | {:.0} | {:.1} | {:.1} | {} |",
+        "| {} events, {}, {} workers | {} | {:.0} | {:.0} | {:.1} | {:.1} | {} |",
         args.events,
-        args.concurrency,
+        args.rate.map_or(format!("{} in flight", args.concurrency), |rate| format!("{rate}/s")),
         args.workers,
         arrived.len(),
         arrived.len() as f64 / elapsed,
