@@ -253,6 +253,9 @@ pub enum ReminderStatus {
     Aborted,
     /// Could not be scheduled.
     Error,
+    /// Its time had already passed when the event arrived, so it was never scheduled
+    /// (Herald's addition to seed 03's statuses).
+    Skipped,
 }
 
 /// A reminder, as seed 03 records it, plus the event it will emit.

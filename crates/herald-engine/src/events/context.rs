@@ -265,10 +265,19 @@ impl HandlerContext {
 
     /// `setReminders`: schedules each reminder as a timed job emitting `reminder_event`
     /// (its metadata gains `reminder`), recorded on the notification at `notification`.
-    /// Reminders whose time has already passed are left out.
+    /// Reminders whose time has already passed are recorded as `SKIPPED`, with no job.
     pub fn set_reminders(&mut self, notification: usize, reminder_event: &EventView, specs: Vec<ReminderSpec>) {
         for spec in specs {
             if spec.expiration_date <= self.now {
+                self.notifications[notification].reminders.push(Reminder {
+                    status: ReminderStatus::Skipped,
+                    expiration_date: spec.expiration_date,
+                    expiration_id: None,
+                    schedule: spec.schedule,
+                    recipients: spec.recipients,
+                    triggers: spec.triggers,
+                    event_name: reminder_event.name.clone(),
+                });
                 continue;
             }
             let job_id = new_document_id(self.now);

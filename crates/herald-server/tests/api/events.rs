@@ -27,6 +27,7 @@ cases![
     reminders_fire_once_at_their_time_and_never_when_aborted,
     plan_reminders_fire_day_after_day_until_the_plan_ends,
     hours_hold_messages_back_but_not_reminders,
+    reminders_whose_time_has_passed_are_recorded_as_skipped,
 ];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
@@ -535,4 +536,19 @@ async fn hours_hold_messages_back_but_not_reminders(app: TestApp) {
         [triple("email", "office-hours", "queued")],
         "12:00 UTC is inside"
     );
+}
+
+async fn reminders_whose_time_has_passed_are_recorded_as_skipped(app: TestApp) {
+    users(&app).await;
+    setting(&app, json!({"eventName": CREATED, "group": "patients", "channels": ["email"], "templateName": "t", "reminders": ["P1D", "PT2H", "PT30M"]})).await;
+    let (status, answer) = app.emit(json!({"name": CREATED, "key": "soon", "payload": appointment(at(&app, 1), &["patient-1"])})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let reminders = for_recipient(&answer["notifications"], "patient-1")["reminders"].as_array().unwrap().clone();
+    let summary: Vec<_> = reminders
+        .iter()
+        .map(|r| (r["schedule"].as_str().unwrap(), r["status"].as_str().unwrap(), r.get("expirationId").is_some()))
+        .collect();
+    assert_eq!(summary, [("P1D", "SKIPPED", false), ("PT2H", "SKIPPED", false), ("PT30M", "ACTIVE", true)], "an appointment an hour away");
+    assert_eq!(pending(&reminder_jobs(&app).await).len(), 1, "only the reminder still ahead is scheduled");
+    assert_eq!(app.advance_and_run(SignedDuration::from_hours(2)).await, 1, "and only it fires");
 }
