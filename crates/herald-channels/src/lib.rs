@@ -9,6 +9,7 @@
 
 mod config;
 mod console;
+pub mod http;
 mod in_app;
 mod outgoing;
 mod smtp;

@@ -4,10 +4,9 @@
 //! of "{id}.{timestamp}.{body}">`. A secret written `whsec_<base64>` is decoded; any other
 //! secret is used as its bytes.
 //!
-//! 2xx is accepted; 408, 425, 429, 5xx, timeouts and connection errors are worth retrying
-//! (with `Retry-After` in seconds when given); any other answer fails for good.
+//! Answers are read as every HTTP provider's are ([`crate::http`]).
 
-use crate::{Outgoing, Provider, Receipt, SendError, truncate};
+use crate::{Outgoing, Provider, Receipt, SendError, http};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -93,23 +92,8 @@ impl Provider for WebhookProvider {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                SendError::transient(if e.is_timeout() { "the webhook did not answer in time" } else { "the webhook could not be reached" })
-            })?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = truncate(&response.text().await.unwrap_or_default());
-        let response = (!text.is_empty()).then_some(text);
-        if (200..300).contains(&status) {
-            return Ok(Receipt { provider_message_id: None, response_code: Some(status), response });
-        }
-        let transient = matches!(status, 408 | 425 | 429) || status >= 500;
-        Err(SendError { transient, retry_after, response_code: Some(status), response, reason: format!("the webhook answered {status}") })
+            .map_err(|e| http::unanswered(&e, "the webhook"))?;
+        http::answer(response, "the webhook").await
     }
 
     async fn healthcheck(&self) -> Result<(), SendError> {

@@ -35,3 +35,8 @@ pub async fn event_settings(store: &Arc<dyn Store>, tenant: &str, event_name: Op
     let documents = store.find_documents(Collection::EventSettings, tenant, &ListQuery::matching(filter, READ_LIMIT)).await?;
     Ok(documents.into_iter().filter_map(|d| serde_json::from_value(Value::Object(d.body)).ok()).collect())
 }
+
+/// The tenant's own variables, as templates see them under `tenant` (`name`, `slug`).
+pub async fn tenant_variables(store: &Arc<dyn Store>, tenant: &str) -> Result<Value, EngineError> {
+    Ok(store.find_tenant(tenant).await?.map(|t| serde_json::json!({"name": t.name, "slug": t.slug})).unwrap_or_default())
+}

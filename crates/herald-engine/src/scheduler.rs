@@ -8,13 +8,14 @@
 //! back-off. A claimed job whose worker died is claimed again when its lease runs out.
 //!
 //! Timer jobs (the timer-service API) deliver their payload when they expire: an HTTP call to
-//! an allowed host (2xx: expired; 408, 429 and 5xx or no answer: tried again up to five times,
+//! an allowed host (2xx: expired; 408, 425, 429 and 5xx or no answer: tried again up to five times,
 //! honouring `Retry-After`; other answers: error) or an AMQP message to an existing exchange.
 //!
 //! Time comes from the injected clock: tests call [`Scheduler::run_due`] after moving a manual
 //! clock; `herald serve` runs [`Scheduler::run`], which polls.
 
 use crate::EngineError;
+use crate::delivery::retry::RetryPolicy;
 use crate::documents::Actor;
 use crate::events::Events;
 use crate::timers::TimerOutputs;
@@ -34,8 +35,10 @@ const CLAIM_BATCH: u32 = 64;
 /// How long before a job that hit a storage failure is tried again.
 const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(30);
 
-/// How many times an expired timer's delivery is tried.
-const TIMER_ATTEMPTS: u32 = 5;
+/// Waits between an expired timer's delivery attempts: five attempts over 2.5 minutes.
+fn timer_retries() -> RetryPolicy {
+    RetryPolicy { schedule_seconds: vec![10, 20, 40, 80], jitter: 0.0 }
+}
 
 /// Runs due timed jobs.
 #[derive(Clone)]
@@ -85,14 +88,14 @@ impl Scheduler {
         };
         match self.outputs.deliver(timer).await {
             Ok(()) => JobOutcome::Done,
-            Err(failure) if failure.transient && claimed.job.attempts < TIMER_ATTEMPTS => {
-                let wait = failure
-                    .retry_after
-                    .map(SignedDuration::from_secs)
-                    .unwrap_or_else(|| SignedDuration::from_secs(5 * 2i64.pow(claimed.job.attempts)));
-                JobOutcome::Retry(self.clock.now().checked_add(wait).unwrap_or(self.clock.now()), failure.reason)
+            Err(failure) => {
+                let now = self.clock.now();
+                let wait = failure.transient.then(|| timer_retries().wait_after(claimed.job.attempts, failure.retry_after, 0.0)).flatten();
+                match wait.and_then(|wait| now.checked_add(wait).ok()) {
+                    Some(at) => JobOutcome::Retry(at, failure.reason),
+                    None => JobOutcome::Failed(failure.reason),
+                }
             }
-            Err(failure) => JobOutcome::Failed(failure.reason),
         }
     }
 

@@ -42,7 +42,7 @@ impl Previews {
                 return Err(Invalid::new(name, "must be an object").into());
             }
         }
-        let clinic = self.store.find_tenant(tenant).await?.map(|t| json!({"name": t.name, "slug": t.slug})).unwrap_or_default();
+        let clinic = crate::lookups::tenant_variables(&self.store, tenant).await?;
         let locale = body.get("locale").and_then(Value::as_str).unwrap_or(&self.default_locale).to_string();
         let (template, chosen) = stored.localized(&[&locale, &self.default_locale]);
         let input = RenderInput { data, user, tenant: clinic, now: self.clock.now(), locale };

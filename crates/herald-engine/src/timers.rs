@@ -4,6 +4,7 @@
 //! [`TimerOutputs`]; the scheduler decides when to try again.
 
 use crate::EngineError;
+use herald_channels::{SendError, http};
 use herald_core::Invalid;
 use herald_core::clock::Clock;
 use herald_core::document::format_timestamp;
@@ -50,32 +51,16 @@ pub struct TimerOutputs {
     pub amqp: Option<herald_broker::BrokerConfig>,
 }
 
-/// Why an expired timer's payload was not delivered.
-#[derive(Debug)]
-pub struct DeliveryFailure {
-    /// Whether trying again may help (no answer, 408, 429, 5xx, the broker unreachable).
-    pub transient: bool,
-    /// What went wrong, without the payload.
-    pub reason: String,
-    /// Seconds the endpoint asked to wait (`Retry-After`).
-    pub retry_after: Option<i64>,
-}
-
-impl DeliveryFailure {
-    fn permanent(reason: &str) -> Self {
-        Self { transient: false, reason: reason.to_string(), retry_after: None }
-    }
-}
-
 impl TimerOutputs {
     /// Delivers an expired timer's payload: an HTTP call to an allowed host, or a message on
     /// an existing exchange.
-    pub async fn deliver(&self, timer: TimerRequest) -> Result<(), DeliveryFailure> {
+    /// Answers are read as the HTTP providers' are (`herald_channels::http`).
+    pub async fn deliver(&self, timer: TimerRequest) -> Result<(), SendError> {
         let body = Value::Object(timer.payload);
         match timer.output_mode {
             OutputMode::Rest { method, protocol, hostname, port, path, headers } => {
                 if !self.allowed.allows(&hostname, port) {
-                    return Err(DeliveryFailure::permanent("the host is not among the hosts timers may call"));
+                    return Err(SendError::permanent("the host is not among the hosts timers may call"));
                 }
                 let scheme = match protocol {
                     Protocol::Http => "http",
@@ -91,30 +76,16 @@ impl TimerOutputs {
                 for (name, value) in &headers {
                     request = request.header(name, value);
                 }
-                let Ok(response) = request.send().await else {
-                    return Err(DeliveryFailure { transient: true, reason: "the endpoint did not answer".into(), retry_after: None });
-                };
-                let status = response.status();
-                if status.is_success() {
-                    return Ok(());
-                }
-                let retry_after =
-                    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i64>().ok());
-                Err(DeliveryFailure {
-                    transient: status.is_server_error()
-                        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                        || status == reqwest::StatusCode::REQUEST_TIMEOUT,
-                    reason: format!("the endpoint answered {}", status.as_u16()),
-                    retry_after,
-                })
+                let response = request.send().await.map_err(|e| http::unanswered(&e, "the endpoint"))?;
+                http::answer(response, "the endpoint").await.map(|_| ())
             }
             OutputMode::Amqp { exchange, routing_key, headers } => {
                 let Some(broker) = &self.amqp else {
-                    return Err(DeliveryFailure::permanent("AMQP output is not configured on this server (amqp_url)"));
+                    return Err(SendError::permanent("AMQP output is not configured on this server (amqp_url)"));
                 };
                 herald_broker::publish_to(broker, &exchange, &routing_key, body.to_string().as_bytes(), &headers)
                     .await
-                    .map_err(|error| DeliveryFailure { transient: true, reason: format!("publishing failed: {error}"), retry_after: None })
+                    .map_err(|error| SendError::transient(format!("publishing failed: {error}")))
             }
         }
     }

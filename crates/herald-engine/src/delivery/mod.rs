@@ -144,61 +144,65 @@ impl Dispatcher {
     }
 }
 
-impl Inner {
-    async fn deliver(&self, claimed: ClaimedJob) -> Result<(), EngineError> {
-        let ClaimedJob { tenant, job } = claimed;
-        let Some((notification_id, index)) =
-            job.payload.get("notification").and_then(Value::as_str).zip(job.payload.get("message").and_then(Value::as_u64))
-        else {
-            self.store.settle_job(&tenant, &job.id, JobOutcome::Failed("the delivery job is malformed".into())).await?;
-            return Ok(());
-        };
-        let index = usize::try_from(index).unwrap_or(usize::MAX);
-        let document = self.store.get_document(Collection::Notifications, &tenant, notification_id).await?;
-        let notification = document.and_then(|d| serde_json::from_value::<Notification>(Value::Object(d.body)).ok());
-        let Some(mut message) = notification.as_ref().and_then(|n| n.messages.get(index)).cloned() else {
-            self.store.settle_job(&tenant, &job.id, JobOutcome::Failed("the message is gone".into())).await?;
-            return Ok(());
-        };
-        let notification = notification.expect("the message was found in it");
-        if !matches!(message.status, MessageStatus::Queued | MessageStatus::Sending) {
-            self.store.settle_job(&tenant, &job.id, JobOutcome::Done).await?;
-            return Ok(());
-        }
-        let now = self.clock.now();
-        if let Err(ready_at) = self.limits.take(&tenant, message.channel, now) {
-            self.store.settle_job(&tenant, &job.id, JobOutcome::Defer(ready_at)).await?;
-            return Ok(());
-        }
-        let update = |message: &Message| DeliveryUpdate {
-            notification_id: notification_id.to_string(),
-            message_index: index,
+/// The message a delivery job is for: its notification and its index there.
+struct Slot<'a> {
+    job_id: &'a str,
+    notification_id: &'a str,
+    index: usize,
+}
+
+impl Slot<'_> {
+    /// The message as it is now, and how the claimed job ends (none: it goes on).
+    fn update(&self, message: &Message, job: Option<JobOutcome>, at: jiff::Timestamp) -> DeliveryUpdate {
+        DeliveryUpdate {
+            notification_id: self.notification_id.to_string(),
+            message_index: self.index,
             message: serde_json::to_value(message).expect("messages serialize"),
             failure: None,
             stand_in: None,
-            job: None,
-            at: self.clock.now(),
+            job: job.map(|outcome| (self.job_id.to_string(), outcome)),
+            at,
+        }
+    }
+}
+
+impl Inner {
+    async fn deliver(&self, claimed: ClaimedJob) -> Result<(), EngineError> {
+        let ClaimedJob { tenant, job } = claimed;
+        let settle = |outcome| self.store.settle_job(&tenant, &job.id, outcome);
+        let Some((notification_id, index)) =
+            job.payload.get("notification").and_then(Value::as_str).zip(job.payload.get("message").and_then(Value::as_u64))
+        else {
+            return Ok(settle(JobOutcome::Failed("the delivery job is malformed".into())).await?);
         };
-        let key = format!("{notification_id}.{index}");
-        let prepared = self.prepare(&tenant, &notification, &message, &key).await?;
-        let (outgoing, recipient) = match prepared {
+        let slot = Slot { job_id: &job.id, notification_id, index: usize::try_from(index).unwrap_or(usize::MAX) };
+        let document = self.store.get_document(Collection::Notifications, &tenant, notification_id).await?;
+        let notification = document.and_then(|d| serde_json::from_value::<Notification>(Value::Object(d.body)).ok());
+        let Some((notification, mut message)) = notification.and_then(|n| n.messages.get(slot.index).cloned().map(|m| (n, m))) else {
+            return Ok(settle(JobOutcome::Failed("the message is gone".into())).await?);
+        };
+        if !matches!(message.status, MessageStatus::Queued | MessageStatus::Sending) {
+            return Ok(settle(JobOutcome::Done).await?);
+        }
+        let now = self.clock.now();
+        if let Err(ready_at) = self.limits.take(&tenant, message.channel, now) {
+            return Ok(settle(JobOutcome::Defer(ready_at)).await?);
+        }
+        let key = format!("{notification_id}.{}", slot.index);
+        let (outgoing, recipient) = match self.prepare(&tenant, &notification, &message, &key).await? {
             Ok(prepared) => prepared,
             Err((Refused(reason), recipient)) => {
-                let mut record = self.fail(&mut message, index, &notification, recipient.as_ref(), &reason, notification_id);
-                record.job = Some((job.id.clone(), JobOutcome::Failed(reason)));
-                self.store.record_delivery(&tenant, record).await?;
-                return Ok(());
+                let record = self.fail(&slot, &mut message, &notification, recipient.as_ref(), reason);
+                return Ok(self.store.record_delivery(&tenant, record).await?);
             }
         };
         let Some(provider) = self.providers.get(&message.channel).cloned() else {
-            let reason = "no provider is configured for this channel".to_string();
-            let mut record = self.fail(&mut message, index, &notification, Some(&recipient), &reason, notification_id);
-            record.job = Some((job.id.clone(), JobOutcome::Failed(reason)));
-            self.store.record_delivery(&tenant, record).await?;
-            return Ok(());
+            let record =
+                self.fail(&slot, &mut message, &notification, Some(&recipient), "no provider is configured for this channel".into());
+            return Ok(self.store.record_delivery(&tenant, record).await?);
         };
         message.reach(MessageStatus::Sending, now);
-        self.store.record_delivery(&tenant, update(&message)).await?;
+        self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
 
         let started = Instant::now();
         let timeout = Duration::from_secs(self.config.send_timeout_seconds.max(1));
@@ -231,7 +235,7 @@ impl Inner {
                 }
                 message.attempts.push(attempt);
                 message.reach(MessageStatus::Sent, at);
-                DeliveryUpdate { job: Some((job.id.clone(), JobOutcome::Done)), ..update(&message) }
+                slot.update(&message, Some(JobOutcome::Done), at)
             }
             Err(error) => {
                 attempt.response_code = error.response_code;
@@ -248,14 +252,12 @@ impl Inner {
                         attempt.next_attempt_at = Some(retry_at);
                         message.attempts.push(attempt);
                         message.reach(MessageStatus::Queued, at);
-                        DeliveryUpdate { job: Some((job.id.clone(), JobOutcome::Retry(retry_at, error.reason))), ..update(&message) }
+                        slot.update(&message, Some(JobOutcome::Retry(retry_at, error.reason)), at)
                     }
                     None => {
                         attempt.outcome = AttemptOutcome::Failed;
                         message.attempts.push(attempt);
-                        let mut record = self.fail(&mut message, index, &notification, Some(&recipient), &error.reason, notification_id);
-                        record.job = Some((job.id.clone(), JobOutcome::Failed(error.reason)));
-                        record
+                        self.fail(&slot, &mut message, &notification, Some(&recipient), error.reason)
                     }
                 }
             }
@@ -264,34 +266,33 @@ impl Inner {
         Ok(())
     }
 
-    /// `message` failed for good: its record, with the notification's failure entry and the
-    /// stand-in on the next fallback channel, if any.
+    /// `message` failed for good: its record, with the notification's failure entry, the
+    /// stand-in on the next fallback channel (if the recipient is known and has one) and the
+    /// job failed with `reason`.
     fn fail(
         &self,
+        slot: &Slot<'_>,
         message: &mut Message,
-        index: usize,
         notification: &Notification,
         recipient: Option<&herald_core::resources::user::User>,
-        reason: &str,
-        notification_id: &str,
+        reason: String,
     ) -> DeliveryUpdate {
         let at = self.clock.now();
-        message.error = Some(reason.to_string());
+        message.error = Some(reason.clone());
         message.reach(MessageStatus::Failed, at);
-        let failure = Failure { message: format!("{} message {index} failed: {reason}", message.channel.as_str()) };
-        let stand_in = recipient.and_then(|user| message.fallback(index, user, &notification.messages)).map(|mut stand_in| {
+        let failure = Failure { message: format!("{} message {} failed: {reason}", message.channel.as_str(), slot.index) };
+        let stand_in = recipient.and_then(|user| message.fallback(slot.index, user, &notification.messages)).map(|mut stand_in| {
             stand_in.reach(MessageStatus::Queued, at);
-            let job = Job::pending(new_document_id(at), JobKind::Delivery, at, json!({"notification": notification_id, "message": null}));
-            (serde_json::to_value(&stand_in).expect("messages serialize"), job)
+            let payload = json!({"notification": slot.notification_id, "message": null});
+            (
+                serde_json::to_value(&stand_in).expect("messages serialize"),
+                Job::pending(new_document_id(at), JobKind::Delivery, at, payload),
+            )
         });
         DeliveryUpdate {
-            notification_id: notification_id.to_string(),
-            message_index: index,
-            message: serde_json::to_value(&*message).expect("messages serialize"),
             failure: Some(Value::Object(to_body(&failure))),
             stand_in,
-            job: None,
-            at,
+            ..slot.update(message, Some(JobOutcome::Failed(reason)), at)
         }
     }
 }

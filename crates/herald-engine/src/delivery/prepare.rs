@@ -81,7 +81,7 @@ impl Inner {
         };
         let preferred: Vec<&str> = user.locale.iter().map(String::as_str).chain([self.default_locale.as_str()]).collect();
         let (template, chosen) = template.localized(&preferred);
-        let clinic = self.store.find_tenant(tenant).await?.map(|t| json!({"name": t.name, "slug": t.slug})).unwrap_or_default();
+        let clinic = crate::lookups::tenant_variables(&self.store, tenant).await?;
         let input = RenderInput {
             data: Value::Object(notification.event.payload.clone()),
             user: serde_json::to_value(user).expect("users serialize"),
