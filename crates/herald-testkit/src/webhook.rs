@@ -5,20 +5,27 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// One received request.
 #[derive(Clone, Debug)]
 pub struct ReceivedHook {
+    /// Its path.
+    pub path: String,
     /// Its headers.
     pub headers: HeaderMap,
     /// Its body.
     pub body: String,
+    /// When it arrived.
+    pub arrived_at: Instant,
 }
 
 /// The running receiver.
 pub struct WebhookSink {
-    /// Where it listens: `http://127.0.0.1:<port>/hook`.
+    /// Where it listens: `http://127.0.0.1:<port>/hook` (any path is received).
     pub url: String,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
     received: Arc<Mutex<Vec<ReceivedHook>>>,
 }
 
@@ -29,10 +36,15 @@ impl WebhookSink {
         let received: Arc<Mutex<Vec<ReceivedHook>>> = Arc::default();
         let answers = Arc::new(Mutex::new(statuses));
         let log = received.clone();
-        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: String| {
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: String| {
             let (log, answers) = (log.clone(), answers.clone());
             async move {
-                log.lock().expect("never poisoned").push(ReceivedHook { headers, body });
+                log.lock().expect("never poisoned").push(ReceivedHook {
+                    path: uri.path().to_string(),
+                    headers,
+                    body,
+                    arrived_at: Instant::now(),
+                });
                 let status = {
                     let mut answers = answers.lock().expect("never poisoned");
                     if answers.is_empty() { 200 } else { answers.remove(0) }
@@ -48,7 +60,7 @@ impl WebhookSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let port = listener.local_addr().expect("a bound address").port();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url: format!("http://127.0.0.1:{port}/hook"), received }
+        Self { url: format!("http://127.0.0.1:{port}/hook"), port, received }
     }
 
     /// Everything received so far.

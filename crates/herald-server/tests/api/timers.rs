@@ -2,11 +2,10 @@
 //! never when aborted; failures are retried, then reported.
 
 use crate::support::{TestApp, assert_error, cases};
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use herald_testkit::webhook::{ReceivedHook, WebhookSink};
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 
 cases![
     an_expired_timer_calls_its_endpoint_once,
@@ -15,36 +14,19 @@ cases![
     timers_only_reach_allowed_hosts_and_refuse_bad_requests,
 ];
 
-/// What the endpoint received: path, JSON body and the `x-order` header.
-type Log = Arc<Mutex<Vec<(String, Value, Option<String>)>>>;
-
-/// A local endpoint that records what it receives and answers with the given statuses in turn
-/// (200 once they run out).
-struct Receiver {
-    port: u16,
-    received: Log,
+/// A local endpoint answering `statuses` in turn (200 once they run out).
+async fn receiver(statuses: Vec<u16>) -> WebhookSink {
+    WebhookSink::start(statuses, None).await
 }
 
-async fn receiver(statuses: Vec<u16>) -> Receiver {
-    let received: Log = Arc::default();
-    let statuses = Arc::new(Mutex::new(statuses));
-    let (log, answers) = (received.clone(), statuses.clone());
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: String| {
-        let (log, answers) = (log.clone(), answers.clone());
-        async move {
-            let header = headers.get("x-order").and_then(|v| v.to_str().ok()).map(str::to_string);
-            log.lock().unwrap().push((uri.path().to_string(), serde_json::from_str(&body).unwrap_or(Value::Null), header));
-            let status = {
-                let mut answers = answers.lock().unwrap();
-                if answers.is_empty() { 200 } else { answers.remove(0) }
-            };
-            AxumStatus::from_u16(status).unwrap()
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Receiver { port, received }
+/// What the endpoint received: path, JSON body and the `x-order` header.
+fn received(endpoint: &WebhookSink) -> Vec<(String, Value, Option<String>)> {
+    let header = |hook: &ReceivedHook| hook.headers.get("x-order").and_then(|v| v.to_str().ok()).map(str::to_string);
+    endpoint
+        .received()
+        .iter()
+        .map(|hook| (hook.path.clone(), serde_json::from_str(&hook.body).unwrap_or(Value::Null), header(hook)))
+        .collect()
 }
 
 fn timer(app: &TestApp, port: u16, minutes: u64) -> Value {
@@ -70,7 +52,7 @@ async fn an_expired_timer_calls_its_endpoint_once(app: TestApp) {
     assert_eq!(app.advance_and_run(SignedDuration::from_mins(9)).await, 0);
     assert_eq!(app.advance_and_run(SignedDuration::from_mins(1)).await, 1, "it expires at startDate + expirationIntervalMs");
     assert_eq!(app.advance_and_run(SignedDuration::from_mins(10)).await, 0, "once");
-    let received = endpoint.received.lock().unwrap().clone();
+    let received = received(&endpoint);
     assert_eq!(received, [("/order-expired".to_string(), json!({"orderId": "o-1"}), Some("o-1".to_string()))]);
     assert_eq!(status_of(&app, &id).await, json!({"id": 1, "description": "expired"}));
 }
@@ -81,7 +63,7 @@ async fn an_aborted_timer_never_fires(app: TestApp) {
     let (status, _) = app.post("/abort", &app.admin_key, json!({"expirationId": id})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(app.advance_and_run(SignedDuration::from_mins(30)).await, 0);
-    assert!(endpoint.received.lock().unwrap().is_empty());
+    assert!(endpoint.received().is_empty());
     assert_eq!(status_of(&app, &id).await, json!({"id": 2, "description": "aborted"}));
     assert_error(&app.post("/abort", &app.admin_key, json!({"expirationId": id})).await, StatusCode::CONFLICT, "expirationStatus");
     assert_error(
@@ -101,7 +83,7 @@ async fn failing_endpoints_are_retried_then_reported(app: TestApp) {
     assert_eq!(app.advance_and_run(SignedDuration::from_secs(9)).await, 0, "it waits its back-off (10 s after the first attempt)");
     assert_eq!(app.advance_and_run(SignedDuration::from_secs(1)).await, 1);
     assert_eq!(status_of(&app, &id).await["id"], 1, "and expires when the endpoint answers");
-    assert_eq!(flaky.received.lock().unwrap().len(), 2);
+    assert_eq!(flaky.received().len(), 2);
 
     let refusing = receiver(vec![400]).await;
     let id = schedule(&app, timer(&app, refusing.port, 1)).await;

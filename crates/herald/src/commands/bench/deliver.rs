@@ -15,15 +15,13 @@ use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
 use herald_server::App;
 use herald_testkit::smtp::SmtpSink;
+use herald_testkit::webhook::WebhookSink;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Arrivals at the sink: the event's number and when.
-type Arrivals = Arc<Mutex<Vec<(usize, Instant)>>>;
 
 /// An appointment whose start time encodes `n` (one second apart), so a sink can tell which
 /// event a message came from by its subject or its event.
@@ -32,40 +30,22 @@ fn event(n: usize, base: Timestamp) -> Value {
     super::ingest::event(n, start)
 }
 
-/// A webhook receiver recording arrivals by the event's key (`appointment-<n>`).
-async fn webhook_sink(arrivals: Arrivals) -> anyhow::Result<String> {
-    let app = axum::Router::new().fallback(move |body: String| {
-        let arrivals = arrivals.clone();
-        async move {
-            let body: Value = serde_json::from_str(&body).unwrap_or_default();
-            if let Some(n) = body["event"]["key"].as_str().and_then(|k| k.strip_prefix("appointment-")).and_then(|n| n.parse().ok()) {
-                arrivals.lock().expect("never poisoned").push((n, Instant::now()));
-            }
-            "ok"
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/hook", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(url)
-}
-
 pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let (database, backend) = scratch(&args.postgres).await?;
     let mut config = scratch_config(&database)?;
     config.job_poll_interval_ms = 5;
     config.delivery.concurrency = args.workers;
-    let arrivals: Arrivals = Arc::default();
-    let smtp = match args.sink {
+    let (mut hooks, mut smtp) = (None, None);
+    match args.sink {
         SinkKind::Webhook => {
-            let url = webhook_sink(arrivals.clone()).await?;
-            let webhook = WebhookConfig { url, secret: Secret::new("bench-secret"), timeout_seconds: 10 };
+            let sink = WebhookSink::start(Vec::new(), None).await;
+            let webhook = WebhookConfig { url: sink.url.clone(), secret: Secret::new("bench-secret"), timeout_seconds: 10 };
             config.channels.insert(Channel::Webhook, ProviderConfig::Webhook(webhook));
-            None
+            hooks = Some(sink);
         }
         SinkKind::Email => {
             let sink = SmtpSink::start();
-            let smtp = SmtpConfig {
+            let settings = SmtpConfig {
                 host: "127.0.0.1".into(),
                 port: sink.port,
                 security: SmtpSecurity::Plain,
@@ -75,10 +55,10 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
                 timeout_seconds: 10,
                 max_connections: 16,
             };
-            config.channels.insert(Channel::Email, ProviderConfig::Smtp(smtp));
-            Some(sink)
+            config.channels.insert(Channel::Email, ProviderConfig::Smtp(settings));
+            smtp = Some(sink);
         }
-    };
+    }
     let app = App::build(config).await?;
     let base = format!("http://{}", app.local_addr());
     let herald = Target {
@@ -150,12 +130,13 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     let expected = accepted.lock().expect("never poisoned").len() * 2;
     let deadline = Instant::now() + Duration::from_secs(600);
     let arrived = loop {
-        let arrived: Vec<(usize, Instant)> = match &smtp {
-            Some(sink) => {
-                sink.received().iter().filter_map(|mail| subject_number(&mail.data, start).map(|n| (n, mail.arrived_at))).collect()
-            }
-            None => arrivals.lock().expect("never poisoned").clone(),
-        };
+        let mut arrived: Vec<(usize, Instant)> = Vec::new();
+        if let Some(sink) = &smtp {
+            arrived.extend(sink.received().iter().filter_map(|mail| subject_number(&mail.data, start).map(|n| (n, mail.arrived_at))));
+        }
+        if let Some(sink) = &hooks {
+            arrived.extend(sink.received().iter().filter_map(|hook| key_number(&hook.body).map(|n| (n, hook.arrived_at))));
+        }
         if arrived.len() >= expected || Instant::now() > deadline {
             break arrived;
         }
@@ -183,6 +164,12 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
     stop.cancel();
     server.await??;
     Ok(())
+}
+
+/// The event number a webhook's event key (`appointment-<n>`) stands for.
+fn key_number(body: &str) -> Option<usize> {
+    let body: Value = serde_json::from_str(body).ok()?;
+    body["event"]["key"].as_str()?.strip_prefix("appointment-")?.parse().ok()
 }
 
 /// The event number an email's subject (`Appointment <start>`) stands for.
