@@ -18,7 +18,7 @@ mod webhook;
 pub use config::ProviderConfig;
 pub use console::ConsoleProvider;
 pub use in_app::InAppProvider;
-pub use outgoing::{Outgoing, Receipt, SendError};
+pub use outgoing::{Attachment, Outgoing, Receipt, SendError};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
 pub use webhook::{WebhookConfig, WebhookProvider};
 

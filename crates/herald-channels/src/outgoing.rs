@@ -21,10 +21,23 @@ pub struct Outgoing {
     pub content: Option<Content>,
     /// `POST /send`'s email options.
     pub email: EmailOptions,
+    /// Files to attach (email only), already read from the files service.
+    pub attachments: Vec<Attachment>,
     /// The event it is about: `{name, id, key, payload}` and the notification's ids.
     pub event: Value,
     /// Now, by the injected clock (webhook signatures are timestamped with it).
     pub at: Timestamp,
+}
+
+/// A file attached to an email.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    /// The file name the recipient sees.
+    pub filename: String,
+    /// Its MIME type (`application/pdf`).
+    pub content_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
 }
 
 /// What the provider answered when it accepted a message.

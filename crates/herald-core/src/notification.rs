@@ -45,8 +45,8 @@ pub struct EventRef {
     pub payload: Map<String, Value>,
 }
 
-/// Where a message is in its life: `queued → sending → SUCCESS` (later `delivered` and `read`
-/// from provider callbacks), or `FAILURE` once it failed for good; `skipped` when it was never
+/// Where a message is in its life: `queued → sending → SUCCESS` (later `delivered`, `read`,
+/// `bounced` or `complained` from provider callbacks), or `FAILURE` once it failed for good; `skipped` when it was never
 /// to be sent. The two settled outcomes keep seed 03's values (`SUCCESS`, `FAILURE`), so
 /// clients of the notification manager that filter `messages.status` keep working.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,9 +63,13 @@ pub enum MessageStatus {
     Delivered,
     /// The recipient read it.
     Read,
-    /// It failed for good; `error` says why.
+    /// It failed for good; `error` says why (also when a provider reported it undeliverable).
     #[serde(rename = "FAILURE")]
     Failed,
+    /// The recipient's mail server refused it (an email provider's bounce report).
+    Bounced,
+    /// The recipient marked it as spam (an email provider's complaint report).
+    Complained,
     /// Not sent: the recipient has no address for the channel, or a rule withheld it.
     Skipped,
 }

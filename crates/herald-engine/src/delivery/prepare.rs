@@ -55,6 +55,7 @@ impl Inner {
             recipient: user.clone(),
             content,
             email: message.email.clone().unwrap_or_default(),
+            attachments: Vec::new(),
             event: event_json,
             at: self.clock.now(),
         };
