@@ -13,7 +13,9 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, Committed, Dedup, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome, TenantRecord, Upserted};
+pub use records::{
+    ApiKeyRecord, Committed, Dedup, DeliveryUpdate, EventCommit, FileRecord, IdempotencyRecord, JobOutcome, TenantRecord, Upserted,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -151,6 +153,18 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
     /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.
     async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError>;
+
+    /// Stores a file's metadata; `Conflict` on `name` when the tenant has a file of that name.
+    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
+    /// One of a tenant's files by id.
+    async fn get_file(&self, tenant: &str, id: &str) -> Result<Option<FileRecord>, StoreError>;
+    /// One of a tenant's files by name.
+    async fn find_file_by_name(&self, tenant: &str, name: &str) -> Result<Option<FileRecord>, StoreError>;
+    /// A page of a tenant's files uploaded at or after `since` (all when `None`), oldest
+    /// first (ties by id), so pages stay stable while files are added.
+    async fn list_files(&self, tenant: &str, since: Option<Timestamp>, limit: u32, skip: u64) -> Result<Vec<FileRecord>, StoreError>;
+    /// Deletes a file's metadata; false when the tenant has no such file.
+    async fn delete_file(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
