@@ -11,12 +11,14 @@
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
+//! - [`files::Files`]: the files service, whose files emails carry as attachments.
 
 pub mod access;
 pub mod delivery;
 pub mod documents;
 mod error;
 pub mod events;
+pub mod files;
 pub mod idempotency;
 mod lookups;
 pub mod saga;

@@ -5,6 +5,7 @@
 mod crud;
 mod event_settings;
 mod events;
+mod files;
 mod health;
 mod notification_events;
 mod notification_settings;
@@ -21,8 +22,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
 
-/// Every documented route, with the bulk routes' larger body limit applied.
-pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
+/// Every documented route, with the bulk routes' larger body limit applied and the file
+/// uploads' limit (the largest file, plus room for the form around it).
+pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(users::router(bulk_body_limit))
         .merge(templates::router())
@@ -34,5 +36,6 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(user_settings::router())
         .merge(timers::router())
+        .merge(files::router(max_file_bytes))
         .merge(health::router())
 }

@@ -7,6 +7,7 @@ mod catalogue;
 mod crud;
 mod delivery;
 mod events;
+mod files;
 mod isolation;
 mod operations;
 mod saga;
@@ -33,6 +34,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    files::CASES,
 ];
 
 fn main() {
