@@ -1,11 +1,13 @@
 //! The SMTP provider (lettre, pooled connections, rustls): `plain` for a local relay,
 //! `starttls` (the default) or `tls`. Each email is `multipart/alternative` with a text and an
-//! HTML part when both are rendered. Its `Message-ID` is derived from the message's idempotency
-//! key, so a retry after a lost answer carries the same id and receivers can drop the copy.
+//! HTML part when both are rendered; with attachments, that body comes first in a
+//! `multipart/mixed` followed by one part per file. Its `Message-ID` is derived from the
+//! message's idempotency key, so a retry after a lost answer carries the same id and receivers
+//! can drop the copy.
 //!
 //! SMTP 4xx replies and connection failures are worth retrying; 5xx replies fail for good.
 
-use crate::{Outgoing, Provider, Receipt, SendError, truncate};
+use crate::{Attachment, Outgoing, Provider, Receipt, SendError, truncate};
 use async_trait::async_trait;
 use herald_core::render::Content;
 use herald_core::secrets::Secret;
@@ -122,14 +124,44 @@ impl SmtpProvider {
         for bcc in &outgoing.email.blind_carbon_copies {
             builder = builder.bcc(mailbox(bcc)?);
         }
-        let built = match (text, html) {
-            (Some(text), Some(html)) => builder.multipart(MultiPart::alternative_plain_html(text.clone(), html.clone())),
-            (None, Some(html)) => builder.singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
-            (Some(text), None) => builder.singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text.clone())),
+        let body = match (text, html) {
+            (Some(text), Some(html)) => Body::Alternative(MultiPart::alternative_plain_html(text.clone(), html.clone())),
+            (None, Some(html)) => Body::Single(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
+            (Some(text), None) => Body::Single(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text.clone())),
             (None, None) => return Err(SendError::permanent("an email needs a body")),
+        };
+        let built = match (body, with_attachments(&outgoing.attachments)?) {
+            (Body::Alternative(alternative), Some(attach)) => builder.multipart(attach(MultiPart::mixed().multipart(alternative))),
+            (Body::Single(single), Some(attach)) => builder.multipart(attach(MultiPart::mixed().singlepart(single))),
+            (Body::Alternative(alternative), None) => builder.multipart(alternative),
+            (Body::Single(single), None) => builder.singlepart(single),
         };
         built.map_err(|e| SendError::permanent(format!("the email cannot be built: {e}")))
     }
+}
+
+/// An email's text: one part, or the text and HTML alternatives.
+enum Body {
+    Single(SinglePart),
+    Alternative(MultiPart),
+}
+
+/// What appends `attachments` after the body of a `multipart/mixed` email, each as an
+/// `attachment` part with its file name and content type (binary files in base64); `None`
+/// without attachments, so such emails keep their plain structure.
+fn with_attachments(attachments: &[Attachment]) -> Result<Option<impl FnOnce(MultiPart) -> MultiPart>, SendError> {
+    if attachments.is_empty() {
+        return Ok(None);
+    }
+    let parts = attachments
+        .iter()
+        .map(|file| {
+            let content_type =
+                ContentType::parse(&file.content_type).map_err(|_| SendError::permanent("an attachment's content type is not valid"))?;
+            Ok(lettre::message::Attachment::new(file.filename.clone()).body(file.content.clone(), content_type))
+        })
+        .collect::<Result<Vec<_>, SendError>>()?;
+    Ok(Some(move |mixed: MultiPart| parts.into_iter().fold(mixed, MultiPart::singlepart)))
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod document;
 pub mod event;
+pub mod files;
 pub mod id;
 pub mod invalid;
 pub mod job;

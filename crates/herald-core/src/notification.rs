@@ -135,6 +135,11 @@ pub struct Message {
     /// Per-send email options (`POST /send`'s copies and sender).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailOptions>,
+    /// Files attached to an email from `POST /send`'s `emailAttachments` (seed 03's
+    /// `attachments`): each by its files-service id (`file`) with its `name` at acceptance.
+    /// The template's own `emailAttachments` join them at delivery.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::resources::template::Attachment>,
     /// Why it failed for good.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -249,6 +254,7 @@ impl Message {
             fallbacks: Vec::new(),
             fallback_for: None,
             email: None,
+            attachments: Vec::new(),
             error: None,
             service: None,
             provider_message_id: None,
@@ -277,6 +283,7 @@ impl Message {
         stand_in.fallback_for = Some(root);
         stand_in.content = self.content.clone();
         stand_in.email = self.email.clone();
+        stand_in.attachments = self.attachments.clone();
         Some(stand_in)
     }
 }

@@ -36,6 +36,9 @@ pub enum EngineError {
     /// Storage failed; details are for the logs only.
     #[error("storage failed: {0}")]
     Store(StoreError),
+    /// The files service's object store failed; details are for the logs only.
+    #[error("file storage failed: {0}")]
+    Files(object_store::Error),
 }
 
 impl From<StoreError> for EngineError {

@@ -14,6 +14,7 @@
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
+//! - [`files::Files`]: the files service, whose files emails carry as attachments.
 
 pub mod access;
 pub mod audit;
@@ -22,6 +23,7 @@ pub mod delivery;
 pub mod documents;
 mod error;
 pub mod events;
+pub mod files;
 pub mod idempotency;
 pub mod lookups;
 pub mod message_log;

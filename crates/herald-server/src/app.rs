@@ -18,6 +18,7 @@ use herald_engine::delivery::Dispatcher;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
+use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::saga::{Saga, SagaEvents};
 use herald_engine::scheduler::Scheduler;
@@ -93,6 +94,7 @@ pub struct App {
     bootstrap_key: Option<IssuedKey>,
     shutdown: CancellationToken,
     template_lookup: TemplateLookup,
+    files: Files,
 }
 
 impl App {
@@ -114,7 +116,9 @@ impl App {
         let end_users = EndUserAuth::from_config(&config.auth)?;
         let template_lookup = TemplateLookup::new(store.clone(), config.templates_dir.as_deref())?;
         let documents = Documents::new(store.clone(), clock.clone(), config.max_page_size, config.max_bulk_items);
-        let (router, openapi) = routes::api(config.bulk_body_limit).split_for_parts();
+        let objects = config.files.open(&config.default_files_root()).map_err(anyhow::Error::msg)?;
+        let files = Files::new(store.clone(), objects, clock.clone(), config.files.max_file_bytes);
+        let (router, openapi) = routes::api(config.bulk_body_limit, files.max_file_bytes()).split_for_parts();
         let events = Events::new(
             store.clone(),
             clock.clone(),
@@ -138,6 +142,7 @@ impl App {
             lease,
             template_lookup.clone(),
             config.default_locale.clone(),
+            files.clone(),
         );
         let timers = Timers::new(store.clone(), clock.clone(), allowed);
         let job_poll = (config.job_poll_interval_ms > 0).then(|| std::time::Duration::from_millis(config.job_poll_interval_ms));
@@ -160,6 +165,7 @@ impl App {
             previews: Previews::new(documents, store.clone(), clock.clone(), config.default_locale.clone()),
             timers,
             idempotency: Idempotency::new(store.clone(), clock.clone()),
+            files: files.clone(),
             end_users,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
@@ -196,6 +202,7 @@ impl App {
             bootstrap_key,
             shutdown: CancellationToken::new(),
             template_lookup,
+            files,
         })
     }
 
@@ -227,6 +234,11 @@ impl App {
     /// Templates by name (the tenant's, the system tenant's, `templates_dir`'s), for delivery.
     pub fn template_lookup(&self) -> TemplateLookup {
         self.template_lookup.clone()
+    }
+
+    /// The files service, for dispatchers that attach its files.
+    pub fn files(&self) -> Files {
+        self.files.clone()
     }
 
     /// Cancel this to stop the server gracefully: in-flight requests finish first.

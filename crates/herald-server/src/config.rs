@@ -8,6 +8,7 @@ use herald_channels::ProviderConfig;
 use herald_core::resources::channel::Channel;
 pub use herald_core::secrets::Secret;
 use herald_engine::delivery::DeliveryConfig;
+use herald_engine::files::FilesConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -76,6 +77,9 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     /// The events `POST /saga/send` sends back to the Flow Manager; none by default.
     pub saga: SagaConfig,
+    /// The files service's storage (`[files] store = "local"|"s3"`, `root`, `bucket`,
+    /// `endpoint`, `region`, `access_key_id`, `secret_access_key`) and its size limit.
+    pub files: FilesConfig,
 }
 
 /// The Flow Manager events of `POST /saga/send`, named after the notification manager's
@@ -301,6 +305,7 @@ impl Default for Config {
             amqp: AmqpConfig::default(),
             templates_dir: None,
             saga: SagaConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -381,6 +386,7 @@ impl Config {
         if self.saga.exchange.is_empty() || self.saga.exchange.len() > 255 {
             return Err(ConfigError("saga.exchange (HERALD_SAGA__EXCHANGE): must be 1 to 255 bytes".into()));
         }
+        self.files.check().map_err(ConfigError)?;
         if let Some(jwt) = &self.auth.jwt {
             let has_public_key = jwt.public_key_pem.is_some() || jwt.public_key_file.is_some();
             match jwt.algorithm {
@@ -396,6 +402,13 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Where a local files store keeps bytes unless `files.root` says: `files` beside the
+    /// SQLite database file, else `data/files`.
+    pub fn default_files_root(&self) -> PathBuf {
+        let beside = self.sqlite_path().and_then(|db| db.parent().map(|dir| dir.join("files")));
+        beside.unwrap_or_else(|| PathBuf::from("data/files"))
     }
 
     /// The SQLite database file, when the database is SQLite.
@@ -547,6 +560,32 @@ mod tests {
         assert!(!format!("{config:?}").contains("abab"));
         let err = Config::load(None, env(&[("HERALD_SECRET_KEY", "my-secret-value")])).unwrap_err().to_string();
         assert!(!err.contains("my-secret-value"), "{err}");
+    }
+
+    #[test]
+    fn files_are_stored_beside_the_database_unless_configured() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.default_files_root(), PathBuf::from("data/files"));
+        assert_eq!(config.files.max_file_bytes, 15 * 1024 * 1024);
+        let config = Config::load(
+            None,
+            env(&[
+                ("HERALD_FILES__STORE", "s3"),
+                ("HERALD_FILES__BUCKET", "herald-files"),
+                ("HERALD_FILES__ENDPOINT", "http://127.0.0.1:9000"),
+                ("HERALD_FILES__ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                ("HERALD_FILES__SECRET_ACCESS_KEY", "s3-secret-value"),
+                ("HERALD_FILES__MAX_FILE_BYTES", "1048576"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.files.store, herald_engine::files::StoreKind::S3);
+        assert_eq!((config.files.bucket.as_deref(), config.files.max_file_bytes), (Some("herald-files"), 1_048_576));
+        assert!(!format!("{config:?}").contains("s3-secret-value"));
+        let err = Config::load(None, env(&[("HERALD_FILES__STORE", "s3")])).unwrap_err().to_string();
+        assert!(err.contains("files.bucket (HERALD_FILES__BUCKET)"), "{err}");
+        let err = Config::load(None, env(&[("HERALD_FILES__STORE", "ftp")])).unwrap_err().to_string();
+        assert!(err.contains("files.store"), "{err}");
     }
 
     #[test]

@@ -93,6 +93,10 @@ impl From<EngineError> for ApiError {
                 tracing::error!(error = %store, "storage failed");
                 ApiError::internal()
             }
+            EngineError::Files(files) => {
+                tracing::error!(error = %files, "file storage failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::auth::EndUserAuth;
 use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
+use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::saga::Saga;
 use herald_engine::templates::Previews;
@@ -26,6 +27,7 @@ pub(crate) struct Inner {
     pub(crate) previews: Previews,
     pub(crate) timers: Timers,
     pub(crate) idempotency: Idempotency,
+    pub(crate) files: Files,
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
@@ -70,6 +72,11 @@ impl AppState {
     /// Idempotency keys.
     pub fn idempotency(&self) -> &Idempotency {
         &self.0.idempotency
+    }
+
+    /// The files service.
+    pub fn files(&self) -> &Files {
+        &self.0.files
     }
 
     /// The timer service.

@@ -15,7 +15,7 @@ mod sqlite;
 pub use postgres::PostgresStore;
 pub use records::{
     ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome,
-    LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome, TenantRecord, Upserted,
+    FileRecord, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome, TenantRecord, Upserted,
 };
 pub use sqlite::SqliteStore;
 
@@ -169,6 +169,18 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's message log entries a query selects, newest first, and how many match in
     /// all.
     async fn list_message_log(&self, tenant: &str, query: &MessageLogQuery) -> Result<(Vec<MessageLogEntry>, u64), StoreError>;
+
+    /// Stores a file's metadata; `Conflict` on `name` when the tenant has a file of that name.
+    async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError>;
+    /// One of a tenant's files by id.
+    async fn get_file(&self, tenant: &str, id: &str) -> Result<Option<FileRecord>, StoreError>;
+    /// One of a tenant's files by name.
+    async fn find_file_by_name(&self, tenant: &str, name: &str) -> Result<Option<FileRecord>, StoreError>;
+    /// A page of a tenant's files uploaded at or after `since` (all when `None`), oldest
+    /// first (ties by id), so pages stay stable while files are added.
+    async fn list_files(&self, tenant: &str, since: Option<Timestamp>, limit: u32, skip: u64) -> Result<Vec<FileRecord>, StoreError>;
+    /// Deletes a file's metadata; false when the tenant has no such file.
+    async fn delete_file(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

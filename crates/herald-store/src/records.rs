@@ -296,3 +296,25 @@ pub struct ReportOutcome {
     /// it, changes nothing).
     pub applied: bool,
 }
+
+/// A stored file's metadata (the files service); its bytes are in the object store under
+/// `<tenant>/<id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    /// The tenant it belongs to.
+    pub tenant: String,
+    /// Its id (the files service's `file`).
+    pub id: String,
+    /// The name recipients see; unique in the tenant.
+    pub name: String,
+    /// Its checked MIME type.
+    pub content_type: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// When it was uploaded.
+    pub created_at: Timestamp,
+    /// Who uploaded it (the API key's id).
+    pub creator_id: String,
+}

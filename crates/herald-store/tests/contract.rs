@@ -9,7 +9,7 @@ use herald_core::notification::MessageStatus;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_store::{
-    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, JobOutcome, LogDetails,
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, JobOutcome, LogDetails,
     MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
 };
 use herald_testkit::{Backend, on_each_backend};
@@ -57,6 +57,7 @@ const CASES: &[(&str, Case)] = cases![
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
+    files_are_unique_by_name_per_tenant_paged_and_deleted,
 ];
 
 fn main() {
@@ -718,4 +719,43 @@ async fn a_tenants_backlog_does_not_hold_back_another_tenants_jobs(store: Arc<dy
     let claimed = store.claim_due_jobs(&[JobKind::Delivery], at(1_000), at(60_000), 4).await.unwrap();
     let tenants: Vec<&str> = claimed.iter().map(|c| c.tenant.as_str()).collect();
     assert_eq!(tenants, ["clinic-a", "clinic-a", "clinic-b"], "each tenant gets its share of a claim, even when due later");
+}
+
+fn file_record(tenant: &str, n: u32, name: &str, created_ms: i64) -> FileRecord {
+    FileRecord {
+        tenant: tenant.into(),
+        id: id(n),
+        name: name.into(),
+        content_type: "application/pdf".into(),
+        size: 1_234 + u64::from(n),
+        sha256: format!("{n:064x}"),
+        created_at: at(created_ms),
+        creator_id: "key-1".into(),
+    }
+}
+
+async fn files_are_unique_by_name_per_tenant_paged_and_deleted(store: Arc<dyn Store>) {
+    let report = file_record("clinic-a", 1, "report.pdf", 20);
+    store.insert_file(&report).await.unwrap();
+    assert_eq!(store.get_file("clinic-a", &id(1)).await.unwrap(), Some(report.clone()), "every field round-trips");
+    assert_eq!(store.find_file_by_name("clinic-a", "report.pdf").await.unwrap(), Some(report.clone()));
+    let taken = store.insert_file(&file_record("clinic-a", 2, "report.pdf", 30)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict { field: "name" })), "{taken:?}");
+    store.insert_file(&file_record("clinic-b", 3, "report.pdf", 30)).await.unwrap();
+    assert_eq!(store.get_file("clinic-b", &id(1)).await.unwrap(), None, "another tenant's id finds nothing");
+    assert_eq!(store.find_file_by_name("clinic-b", "report.pdf").await.unwrap().unwrap().id, id(3));
+
+    store.insert_file(&file_record("clinic-a", 4, "leaflet.pdf", 10)).await.unwrap();
+    store.insert_file(&file_record("clinic-a", 5, "map.png", 20)).await.unwrap();
+    let names = |files: Vec<FileRecord>| files.into_iter().map(|f| f.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_files("clinic-a", None, 10, 0).await.unwrap()), ["leaflet.pdf", "report.pdf", "map.png"]);
+    assert_eq!(names(store.list_files("clinic-a", None, 2, 1).await.unwrap()), ["report.pdf", "map.png"]);
+    assert_eq!(names(store.list_files("clinic-a", Some(at(20)), 10, 0).await.unwrap()), ["report.pdf", "map.png"]);
+    assert_eq!(names(store.list_files("clinic-b", None, 10, 0).await.unwrap()), ["report.pdf"]);
+
+    assert!(!store.delete_file("clinic-b", &id(1)).await.unwrap(), "another tenant cannot delete it");
+    assert!(store.delete_file("clinic-a", &id(1)).await.unwrap());
+    assert!(!store.delete_file("clinic-a", &id(1)).await.unwrap());
+    assert_eq!(store.get_file("clinic-a", &id(1)).await.unwrap(), None);
+    store.insert_file(&file_record("clinic-a", 6, "report.pdf", 40)).await.unwrap();
 }

@@ -166,9 +166,9 @@ fn normalized(tag: &str) -> String {
 }
 
 /// A file attached to emails, as the files service names it.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Attachment {
-    /// The stored file's name in the files service.
+    /// The stored file: its id (the files service's `file`) or its name.
     pub file: String,
     /// Other file-service properties (name, size, type, location), kept as given.
     #[serde(flatten)]

@@ -17,11 +17,13 @@
 //! gone are permanent failures of that message; they never stop the dispatcher. A job whose
 //! task panics is left to its lease and claimed again.
 
+mod attachments;
 mod prepare;
 pub mod rate_limits;
 pub mod retry;
 
 use crate::EngineError;
+use crate::files::Files;
 use crate::template_lookup::TemplateLookup;
 use herald_channels::{Provider, SendError};
 use herald_core::clock::Clock;
@@ -80,6 +82,7 @@ struct Inner {
     lease: SignedDuration,
     templates: TemplateLookup,
     default_locale: String,
+    files: Files,
 }
 
 /// A message that will not be sent, and why.
@@ -87,8 +90,9 @@ struct Refused(String);
 
 impl Dispatcher {
     /// A dispatcher sending each channel's messages through `providers` (a channel without a
-    /// provider fails its messages for good); a claimed message is reserved for `lease`, which
-    /// must be longer than the send timeout.
+    /// provider fails its messages for good), with email attachments read from `files`; a
+    /// claimed message is reserved for `lease`, which must be longer than the send timeout.
+    #[allow(clippy::too_many_arguments, reason = "each is a collaborator the app and the tests pass in; none has a sensible default")]
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
@@ -97,9 +101,10 @@ impl Dispatcher {
         lease: SignedDuration,
         templates: TemplateLookup,
         default_locale: String,
+        files: Files,
     ) -> Self {
         let limits = RateLimits::new(config.rate_limits.clone());
-        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, lease, templates, default_locale }) }
+        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, lease, templates, default_locale, files }) }
     }
 
     /// Delivers every message due now; returns how many jobs it handled (sent, failed,

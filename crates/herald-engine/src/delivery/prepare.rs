@@ -3,7 +3,8 @@
 //! payload as `data`, the recipient as `user` and the tenant's own variables as `tenant`. The
 //! template is found by name (the tenant's, the system's, the template folder's) and its
 //! variant follows the recipient's locale, else the tenant's default, else the configured
-//! default. Webhooks carry the event instead of rendered content.
+//! default. Webhooks carry the event instead of rendered content; emails carry their
+//! attachments (see `attachments`).
 
 use super::{Inner, Refused};
 use crate::EngineError;
@@ -49,13 +50,17 @@ impl Inner {
             Ok(content) => content,
             Err(reason) => return Ok(Err((Refused(reason), Some(user)))),
         };
+        let attachments = match self.attachments(tenant, message).await? {
+            Ok(attachments) => attachments,
+            Err(reason) => return Ok(Err((Refused(reason), Some(user)))),
+        };
         let outgoing = Outgoing {
             idempotency_key: key.to_string(),
             tenant: tenant.to_string(),
             recipient: user.clone(),
             content,
             email: message.email.clone().unwrap_or_default(),
-            attachments: Vec::new(),
+            attachments,
             event: event_json,
             at: self.clock.now(),
         };

@@ -3,7 +3,8 @@
 //! queued for delivery now or at `scheduledAt`, committed like an event's notifications and
 //! recorded in the events log as `Herald/Send/v1`. The answer lists the failures known at
 //! acceptance: unknown recipients, channels a recipient has no address for, WhatsApp without
-//! a template name.
+//! a template name. Attachments (the template's and the request's `emailAttachments`) must be
+//! stored files within the 15 MiB an email may carry, or nothing is queued.
 
 use super::Events;
 use super::arrival::Arrival;
@@ -30,18 +31,19 @@ impl Events {
     /// Queues a send; answers `{"failures": [{"userId", "channel", "error"}]}`.
     pub async fn send(&self, actor: &Actor, body: Value) -> Result<Value, EngineError> {
         let request = SendRequest::parse(body, &self.active_channels)?;
-        if !request.email_attachments.is_empty() {
-            return Err(Invalid::new("emailAttachments[0]", "is not a stored file (attachments need the files service)").into());
-        }
-        let (template_name, whatsapp_ready) = match &request.template_id {
+        let (template_name, whatsapp_ready, template_attachments) = match &request.template_id {
             Some(id) => {
                 let found = self.store.get_document(Collection::Templates, &actor.tenant, id).await?;
                 let template = found.ok_or_else(|| Invalid::new("templateId", "no such template"))?;
                 let name = template.body.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                (name, template.body.get("whatsappTemplateName").is_some())
+                let attachments = template.body.get("emailAttachments").cloned().map(serde_json::from_value).transpose();
+                let attachments = attachments.map_err(|_| Invalid::new("templateId", "the template's emailAttachments are malformed"))?;
+                (name, template.body.get("whatsappTemplateName").is_some(), attachments.unwrap_or_default())
             }
-            None => ("inline".to_string(), false),
+            None => ("inline".to_string(), false, Vec::new()),
         };
+        let attachments =
+            crate::files::accept_attachments(self.store.as_ref(), &actor.tenant, &template_attachments, &request.email_attachments).await?;
         let now = self.clock.now();
         let event = IncomingEvent {
             name: herald_core::values::EventName::parse(SEND_EVENT).expect("a valid name"),
@@ -95,6 +97,7 @@ impl Events {
                 }
                 if message.channel == Channel::Email {
                     message.email = Some(email.clone());
+                    message.attachments.clone_from(&attachments);
                 }
                 message.content = content.clone();
             }

@@ -6,6 +6,7 @@ mod audit;
 mod crud;
 mod event_settings;
 mod events;
+mod files;
 mod health;
 mod message_log;
 mod notification_events;
@@ -24,8 +25,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
 
-/// Every documented route, with the bulk routes' larger body limit applied.
-pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
+/// Every documented route, with the bulk routes' larger body limit applied and the file
+/// uploads' limit (the largest file, plus room for the form around it).
+pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(users::router(bulk_body_limit))
         .merge(templates::router())
@@ -40,5 +42,6 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(tenant::router())
         .merge(audit::router())
         .merge(message_log::router())
+        .merge(files::router(max_file_bytes))
         .merge(health::router())
 }

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "notifications", description = "What each event produced, per recipient"),
         (name = "user", description = "An end user's own settings (user token)"),
         (name = "timers", description = "The timer service: payloads delivered later"),
+        (name = "files", description = "The files service: attachments for emails"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -8,6 +8,7 @@ mod catalogue;
 mod crud;
 mod delivery;
 mod events;
+mod files;
 mod isolation;
 mod message_log;
 mod operations;
@@ -37,6 +38,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     delivery::CASES,
     audit::CASES,
     message_log::CASES,
+    files::CASES,
 ];
 
 fn main() {

@@ -46,6 +46,11 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /saga/send",
         "POST /abort",
         "GET /expirations/{id}",
+        "GET /files",
+        "POST /files",
+        "GET /files/{id}",
+        "DELETE /files/{id}",
+        "GET /files/{id}/download",
     ]
     .into_iter()
     .map(String::from)

@@ -44,13 +44,17 @@ pub struct TestApp {
     pub scheduler: herald_engine::scheduler::Scheduler,
     /// The app's template lookup, for dispatchers with other providers.
     pub templates: herald_engine::template_lookup::TemplateLookup,
+    /// The app's files service, for dispatchers that attach its files.
+    pub files: herald_engine::files::Files,
 }
 
 pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     runtime.block_on(async move {
         let database = backend.scratch().await;
-        let config = test_config(database.url());
+        let files_root = tempfile::tempdir().expect("a folder for the test's files");
+        let mut config = test_config(database.url());
+        config.files.root = Some(files_root.path().to_path_buf());
         let clock = Arc::new(ManualClock::new(Timestamp::from_millisecond(START_MS).unwrap()));
         let app = App::build_with_clock(config.clone(), clock.clone()).await.expect("the app builds");
         let base = format!("http://{}", app.local_addr());
@@ -58,9 +62,10 @@ pub fn run(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {
         let store = app.store();
         let scheduler = app.scheduler();
         let templates = app.template_lookup();
+        let files = app.files();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
-        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config, scheduler, templates }).await;
+        case(TestApp { base, client: reqwest::Client::new(), admin_key, store, clock, config, scheduler, templates, files }).await;
         shutdown.cancel();
         server.await.expect("the server task ends").expect("the server stops cleanly");
         drop(database);
@@ -186,6 +191,7 @@ impl TestApp {
             SignedDuration::from_secs(120),
             self.templates.clone(),
             "en".into(),
+            self.files.clone(),
         )
     }
 

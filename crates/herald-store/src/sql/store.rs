@@ -83,6 +83,7 @@ macro_rules! migrations {
             (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
             (7, "fair claims", include_str!(concat!("../../migrations/", $backend, "/0007_fair_claims.sql"))),
             (8, "message log", include_str!(concat!("../../migrations/", $backend, "/0008_message_log.sql"))),
+            (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
         ]
     };
@@ -104,7 +105,7 @@ macro_rules! sql_store {
             use herald_core::notification::MessageStatus;
             use crate::{AuditQuery, AuditRecord, Committed, EventCommit};
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
-            use crate::{DeliveryUpdate, IdempotencyRecord, JobOutcome};
+            use crate::{DeliveryUpdate, FileRecord, IdempotencyRecord, JobOutcome};
             use crate::sql::Dialect;
             use crate::{ApiKeyRecord, Store, StoreError, TenantRecord, Upserted, conflict_on, lookup_key, table, unique_key};
             use async_trait::async_trait;
@@ -120,6 +121,21 @@ macro_rules! sql_store {
             const JOB_COLUMNS: &str = "id, kind, due_ms, status, payload, attempts";
             /// Message-log rows per INSERT (19 binds each, well under either backend's limit).
             const LOG_ROWS_PER_STATEMENT: usize = 500;
+            const FILE_COLUMNS: &str = "tenant_id, id, name, content_type, size_bytes, sha256, created_ms, creator_id";
+
+            fn file(row: &$row) -> Result<FileRecord, StoreError> {
+                let size: i64 = row.try_get("size_bytes")?;
+                Ok(FileRecord {
+                    tenant: row.try_get("tenant_id")?,
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    content_type: row.try_get("content_type")?,
+                    size: u64::try_from(size).unwrap_or_default(),
+                    sha256: row.try_get("sha256")?,
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                    creator_id: row.try_get("creator_id")?,
+                })
+            }
 
             fn document(row: &$row) -> Result<Document, StoreError> {
                 let Json(body) = row.try_get("doc")?;
@@ -1007,6 +1023,58 @@ macro_rules! sql_store {
                         .fetch_all(&self.pool)
                         .await?;
                     rows.iter().map(job).collect()
+                }
+
+                async fn insert_file(&self, file: &FileRecord) -> Result<(), StoreError> {
+                    sqlx::query(&format!("INSERT INTO files ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                        .bind(&file.tenant)
+                        .bind(&file.id)
+                        .bind(&file.name)
+                        .bind(&file.content_type)
+                        .bind(i64::try_from(file.size).unwrap_or(i64::MAX))
+                        .bind(&file.sha256)
+                        .bind(millis(file.created_at))
+                        .bind(&file.creator_id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(|e| conflict_on(e, "name"))?;
+                    Ok(())
+                }
+
+                async fn get_file(&self, tenant: &str, id: &str) -> Result<Option<FileRecord>, StoreError> {
+                    let row = sqlx::query(&format!("SELECT {FILE_COLUMNS} FROM files WHERE tenant_id = $1 AND id = $2"))
+                        .bind(tenant)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(file).transpose()
+                }
+
+                async fn find_file_by_name(&self, tenant: &str, name: &str) -> Result<Option<FileRecord>, StoreError> {
+                    let row = sqlx::query(&format!("SELECT {FILE_COLUMNS} FROM files WHERE tenant_id = $1 AND name = $2"))
+                        .bind(tenant)
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(file).transpose()
+                }
+
+                async fn list_files(&self, tenant: &str, since: Option<Timestamp>, limit: u32, skip: u64) -> Result<Vec<FileRecord>, StoreError> {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {FILE_COLUMNS} FROM files WHERE tenant_id = $1 AND created_ms >= $2 ORDER BY created_ms, id LIMIT $3 OFFSET $4"
+                    ))
+                    .bind(tenant)
+                    .bind(since.map_or(i64::MIN, millis))
+                    .bind(i64::from(limit))
+                    .bind(i64::try_from(skip).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(file).collect()
+                }
+
+                async fn delete_file(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+                    let done = sqlx::query("DELETE FROM files WHERE tenant_id = $1 AND id = $2").bind(tenant).bind(id).execute(&self.pool).await?;
+                    Ok(done.rows_affected() == 1)
                 }
             }
         }
