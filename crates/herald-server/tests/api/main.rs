@@ -9,6 +9,7 @@ mod delivery;
 mod events;
 mod isolation;
 mod operations;
+mod push;
 mod saga;
 mod send;
 mod support;
@@ -33,6 +34,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    push::CASES,
 ];
 
 fn main() {
