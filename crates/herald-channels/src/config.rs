@@ -1,5 +1,6 @@
 //! Provider configuration: one entry per channel, tagged by `type`.
 
+use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -16,6 +17,14 @@ pub enum ProviderConfig {
     Webhook(WebhookConfig),
     /// An SMTP server.
     Smtp(SmtpConfig),
+    /// Push to every device of the recipient, through the services configured per platform.
+    Push(PushConfig),
+    /// Push through Firebase Cloud Messaging only.
+    Fcm(FcmConfig),
+    /// Push through the Apple Push Notification service only.
+    Apns(ApnsConfig),
+    /// Web Push only.
+    WebPush(WebPushConfig),
 }
 
 impl ProviderConfig {
@@ -26,6 +35,12 @@ impl ProviderConfig {
             ProviderConfig::InApp => Arc::new(InAppProvider),
             ProviderConfig::Webhook(config) => Arc::new(WebhookProvider::new(config)?),
             ProviderConfig::Smtp(config) => Arc::new(SmtpProvider::new(config)?),
+            ProviderConfig::Push(config) => Arc::new(PushProvider::new(config)?),
+            ProviderConfig::Fcm(fcm) => Arc::new(PushProvider::new(&PushConfig { fcm: Some(fcm.clone()), ..PushConfig::default() })?),
+            ProviderConfig::Apns(apns) => Arc::new(PushProvider::new(&PushConfig { apns: Some(apns.clone()), ..PushConfig::default() })?),
+            ProviderConfig::WebPush(web) => {
+                Arc::new(PushProvider::new(&PushConfig { web_push: Some(web.clone()), ..PushConfig::default() })?)
+            }
         })
     }
 }

@@ -5,21 +5,31 @@
 //!
 //! Providers here: `console` (development: logs that a message went out, never its content or
 //! address), `in_app` (the notification record itself is the inbox entry), `webhook` (a signed
-//! HTTP POST, Standard Webhooks style) and `smtp` (pooled, STARTTLS or TLS via rustls).
+//! HTTP POST, Standard Webhooks style), `smtp` (pooled, STARTTLS or TLS via rustls) and `push`
+//! (every device of the recipient through FCM, APNs or Web Push; `fcm`, `apns` and `web_push`
+//! are one platform alone).
 
+mod apns;
 mod config;
 mod console;
+mod fcm;
 pub mod http;
 mod in_app;
 mod outgoing;
+mod push;
 mod smtp;
+mod web_push;
 mod webhook;
 
+pub use apns::ApnsConfig;
 pub use config::ProviderConfig;
 pub use console::ConsoleProvider;
+pub use fcm::FcmConfig;
 pub use in_app::InAppProvider;
-pub use outgoing::{Attachment, Outgoing, Receipt, SendError};
+pub use outgoing::{Attachment, GoneDevices, Outgoing, Receipt, SendError};
+pub use push::{PushConfig, PushProvider};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use web_push::WebPushConfig;
 pub use webhook::{WebhookConfig, WebhookProvider};
 
 use async_trait::async_trait;

@@ -2,9 +2,10 @@
 
 use herald_core::notification::EmailOptions;
 use herald_core::render::Content;
-use herald_core::resources::user::User;
+use herald_core::resources::user::{DeviceToken, User};
 use jiff::Timestamp;
 use serde_json::Value;
+use std::fmt;
 use std::time::Duration;
 
 /// One message to deliver.
@@ -49,10 +50,13 @@ pub struct Receipt {
     pub response_code: Option<u16>,
     /// The answer, truncated.
     pub response: Option<String>,
+    /// Devices the push service reported invalid or unregistered while the message still
+    /// reached others; the dispatcher removes them from the recipient.
+    pub gone_devices: GoneDevices,
 }
 
 /// Why a provider did not accept a message.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, Default, PartialEq, thiserror::Error)]
 #[error("{reason}")]
 pub struct SendError {
     /// Whether trying again later may succeed (timeouts, connection errors, 429, 5xx, SMTP 4xx).
@@ -65,12 +69,34 @@ pub struct SendError {
     pub response: Option<String>,
     /// What went wrong, without the message's content or address.
     pub reason: String,
+    /// Devices the push service reported invalid or unregistered; the dispatcher removes them
+    /// from the recipient.
+    pub gone_devices: GoneDevices,
+}
+
+/// Push devices a service said will never accept a message again (an invalid or unregistered
+/// token, a web subscription that is gone). `Debug` shows only how many: a token addresses a
+/// person's device.
+#[derive(Clone, Default, PartialEq)]
+pub struct GoneDevices(pub Vec<DeviceToken>);
+
+impl GoneDevices {
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for GoneDevices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GoneDevices({})", self.0.len())
+    }
 }
 
 impl SendError {
     /// A failure that will not go away by trying again.
     pub fn permanent(reason: impl Into<String>) -> Self {
-        Self { transient: false, retry_after: None, response_code: None, response: None, reason: reason.into() }
+        Self { reason: reason.into(), ..Self::default() }
     }
 
     /// A failure worth trying again.

@@ -178,6 +178,7 @@ impl Provider for SmtpProvider {
                 provider_message_id: message_id,
                 response_code: response.code().to_string().parse().ok(),
                 response: Some(truncate(&response.message().collect::<Vec<_>>().join(" "))),
+                ..Receipt::default()
             }),
             Err(error) => {
                 let code = error.status().and_then(|c| c.to_string().parse().ok());
@@ -186,7 +187,7 @@ impl Provider for SmtpProvider {
                     Some(code) => format!("the SMTP server answered {code}"),
                     None => "the SMTP server could not be reached".to_string(),
                 };
-                Err(SendError { transient, retry_after: None, response_code: code, response: None, reason })
+                Err(SendError { transient, response_code: code, reason, ..SendError::default() })
             }
         }
     }

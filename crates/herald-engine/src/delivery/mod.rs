@@ -18,6 +18,7 @@
 //! task panics is left to its lease and claimed again.
 
 mod attachments;
+mod devices;
 mod prepare;
 pub mod rate_limits;
 pub mod retry;
@@ -256,6 +257,7 @@ impl Inner {
             Err(_) => Err(SendError::transient("the provider did not answer in time")),
         };
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.forget_gone_devices(&tenant, &recipient.id, &answer).await;
         let at = self.clock.now();
         message.service = Some(provider.name().to_string());
         let mut attempt = Attempt {

@@ -12,6 +12,7 @@ mod files;
 mod isolation;
 mod message_log;
 mod operations;
+mod push;
 mod saga;
 mod send;
 mod support;
@@ -39,6 +40,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     audit::CASES,
     message_log::CASES,
     files::CASES,
+    push::CASES,
 ];
 
 fn main() {
