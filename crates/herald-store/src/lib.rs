@@ -151,6 +151,11 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
     /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.
     async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError>;
+    /// Notes that `phone` (E.164) wrote to the tenant's WhatsApp number at `at`; a later time
+    /// already recorded is kept.
+    async fn record_whatsapp_inbound(&self, tenant: &str, phone: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// When `phone` last wrote to the tenant's WhatsApp number, if ever.
+    async fn last_whatsapp_inbound(&self, tenant: &str, phone: &str) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

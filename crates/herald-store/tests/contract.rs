@@ -50,6 +50,7 @@ const CASES: &[(&str, Case)] = cases![
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
+    whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number,
 ];
 
 fn main() {
@@ -582,4 +583,16 @@ async fn a_tenants_backlog_does_not_hold_back_another_tenants_jobs(store: Arc<dy
     let claimed = store.claim_due_jobs(&[JobKind::Delivery], at(1_000), at(60_000), 4).await.unwrap();
     let tenants: Vec<&str> = claimed.iter().map(|c| c.tenant.as_str()).collect();
     assert_eq!(tenants, ["clinic-a", "clinic-a", "clinic-b"], "each tenant gets its share of a claim, even when due later");
+}
+
+async fn whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number(store: Arc<dyn Store>) {
+    let phone = "+393331234567";
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), None);
+    store.record_whatsapp_inbound("clinic-a", phone, at(5_000)).await.unwrap();
+    store.record_whatsapp_inbound("clinic-a", phone, at(2_000)).await.unwrap();
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), Some(at(5_000)), "an older message does not move it back");
+    store.record_whatsapp_inbound("clinic-a", phone, at(9_000)).await.unwrap();
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), Some(at(9_000)));
+    assert_eq!(store.last_whatsapp_inbound("clinic-b", phone).await.unwrap(), None, "windows are per tenant");
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", "+393330000000").await.unwrap(), None);
 }
