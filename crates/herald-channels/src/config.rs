@@ -1,6 +1,7 @@
 //! Provider configuration: one entry per channel, tagged by `type`.
 
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
+use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -16,6 +17,11 @@ pub enum ProviderConfig {
     Webhook(WebhookConfig),
     /// An SMTP server.
     Smtp(SmtpConfig),
+    /// The Meta WhatsApp Cloud API.
+    WhatsappCloud(WhatsappCloudConfig),
+    /// 360dialog's WhatsApp API.
+    #[serde(rename = "360dialog")]
+    Dialog360(Dialog360Config),
 }
 
 impl ProviderConfig {
@@ -26,6 +32,8 @@ impl ProviderConfig {
             ProviderConfig::InApp => Arc::new(InAppProvider),
             ProviderConfig::Webhook(config) => Arc::new(WebhookProvider::new(config)?),
             ProviderConfig::Smtp(config) => Arc::new(SmtpProvider::new(config)?),
+            ProviderConfig::WhatsappCloud(config) => Arc::new(WhatsappCloudProvider::new(config)?),
+            ProviderConfig::Dialog360(config) => Arc::new(Dialog360Provider::new(config)?),
         })
     }
 }

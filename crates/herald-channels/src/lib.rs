@@ -9,18 +9,23 @@
 
 mod config;
 mod console;
+mod dialog360;
 pub mod http;
 mod in_app;
 mod outgoing;
 mod smtp;
 mod webhook;
+pub mod whatsapp;
+mod whatsapp_cloud;
 
 pub use config::ProviderConfig;
 pub use console::ConsoleProvider;
+pub use dialog360::{Dialog360Config, Dialog360Provider};
 pub use in_app::InAppProvider;
 pub use outgoing::{Attachment, Outgoing, Receipt, SendError};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
 pub use webhook::{WebhookConfig, WebhookProvider};
+pub use whatsapp_cloud::{WhatsappCloudConfig, WhatsappCloudProvider};
 
 use async_trait::async_trait;
 

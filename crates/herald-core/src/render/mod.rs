@@ -100,6 +100,12 @@ pub enum Content {
         /// Its parameters, in order.
         parameters: Vec<String>,
     },
+    /// A free-form WhatsApp text, which WhatsApp accepts only inside the customer-service
+    /// window (the recipient wrote within 24 hours).
+    WhatsappText {
+        /// The text.
+        body: String,
+    },
 }
 
 fn engine() -> &'static Handlebars<'static> {
