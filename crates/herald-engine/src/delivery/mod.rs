@@ -20,6 +20,7 @@
 mod prepare;
 pub mod rate_limits;
 pub mod retry;
+pub mod whatsapp;
 
 use crate::EngineError;
 use crate::template_lookup::TemplateLookup;
