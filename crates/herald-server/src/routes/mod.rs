@@ -15,11 +15,13 @@ mod templates;
 mod timers;
 mod user_settings;
 mod users;
+mod whatsapp;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
+pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied.
 pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
@@ -35,4 +37,5 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(user_settings::router())
         .merge(timers::router())
         .merge(health::router())
+        .merge(whatsapp::router())
 }

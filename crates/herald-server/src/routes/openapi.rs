@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "user", description = "An end user's own settings (user token)"),
         (name = "timers", description = "The timer service: payloads delivered later"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "callbacks", description = "Providers' delivery reports and inbound messages"),
     )
 )]
 pub struct ApiDoc;

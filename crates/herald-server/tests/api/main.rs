@@ -15,6 +15,7 @@ mod support;
 mod templates;
 mod timers;
 mod user_settings;
+mod whatsapp;
 
 use herald_testkit::on_each_backend;
 use libtest_mimic::Arguments;
@@ -33,6 +34,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    whatsapp::CASES,
 ];
 
 fn main() {

@@ -46,6 +46,9 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /saga/send",
         "POST /abort",
         "GET /expirations/{id}",
+        "GET /webhooks/whatsapp/{tenant}",
+        "POST /webhooks/whatsapp/{tenant}",
+        "POST /webhooks/360dialog/{tenant}/{token}",
     ]
     .into_iter()
     .map(String::from)
