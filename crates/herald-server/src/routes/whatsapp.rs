@@ -16,17 +16,16 @@
 
 use crate::config::Config;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::QueryPairs;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use herald_channels::ProviderConfig;
 use herald_channels::whatsapp::{self, CLOUD_SERVICE, DIALOG360_SERVICE};
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
 use herald_engine::delivery::whatsapp::receive;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -55,44 +54,26 @@ fn not_configured(which: &str) -> ApiError {
     ApiError::not_found(format!("{which} webhooks are not configured"))
 }
 
-/// Meta's subscription check.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct Verification {
-    /// `subscribe`.
-    #[serde(rename = "hub.mode")]
-    #[param(rename = "hub.mode")]
-    mode: Option<String>,
-    /// The verify token configured in the Meta app.
-    #[serde(rename = "hub.verify_token")]
-    #[param(rename = "hub.verify_token")]
-    verify_token: Option<String>,
-    /// What to answer.
-    #[serde(rename = "hub.challenge")]
-    #[param(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
 /// Answers the WhatsApp Cloud API's webhook verification with `hub.challenge` when
 /// `hub.mode` is `subscribe` and `hub.verify_token` matches the configured token.
 #[utoipa::path(get, path = "/webhooks/whatsapp/{tenant}", tag = "callbacks",
-    params(("tenant" = String, Path, description = "The tenant's slug"), Verification),
+    params(("tenant" = String, Path, description = "The tenant's slug"),
+        ("hub.mode" = String, Query, description = "`subscribe`"),
+        ("hub.verify_token" = String, Query, description = "The verify token set in the Meta app"),
+        ("hub.challenge" = String, Query, description = "What to answer")),
     responses((status = 200, description = "The challenge", body = String, content_type = "text/plain"),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn cloud_verification(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(query): Query<Verification>,
-) -> Result<String, ApiError> {
+async fn cloud_verification(State(state): State<AppState>, Path(tenant): Path<String>, query: QueryPairs) -> Result<String, ApiError> {
     let expected = state.whatsapp().cloud_verify_token.as_ref().ok_or_else(|| not_configured("WhatsApp Cloud API"))?;
-    let matches = query.verify_token.as_deref().is_some_and(|given| whatsapp::same_secret(expected, given));
-    if query.mode.as_deref() != Some("subscribe") || !matches {
+    let param = |name: &str| query.iter().find(|(key, _)| *key == name).map(|(_, value)| value);
+    let matches = param("hub.verify_token").is_some_and(|given| whatsapp::same_secret(expected, given));
+    if param("hub.mode") != Some("subscribe") || !matches {
         return Err(ApiError::forbidden("hub.verify_token: does not match"));
     }
     if state.store().find_tenant(&tenant).await.map_err(herald_engine::EngineError::from)?.is_none() {
         return Err(ApiError::not_found("tenant not found"));
     }
-    Ok(query.challenge.unwrap_or_default())
+    Ok(param("hub.challenge").unwrap_or_default().to_string())
 }
 
 /// Takes a WhatsApp Cloud API webhook: statuses of sent messages and inbound messages,
