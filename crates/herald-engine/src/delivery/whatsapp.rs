@@ -11,14 +11,16 @@
 //! `templateId` there.)
 
 use super::Inner;
-use crate::EngineError;
+use crate::{EngineError, callbacks};
 use herald_channels::whatsapp::WebhookReport;
+use herald_core::notification::MessageStatus;
 use herald_core::render::{self, Content, RenderInput};
 use herald_core::resources::channel::Channel;
 use herald_core::resources::template::Template;
 use herald_core::resources::user::User;
 use herald_store::Store;
 use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
 
 /// Seed 03's error for a WhatsApp message that needs a template and has none.
 pub const MISSING_TEMPLATE: &str = "Error: Missing required template name for WhatsApp message";
@@ -34,8 +36,18 @@ pub async fn window_open(store: &dyn Store, tenant: &str, user: &User, now: Time
 }
 
 /// Applies what a proven webhook of `service` (the provider's name) reported for `tenant`:
-/// each inbound message opens (or extends) its sender's window.
-pub async fn receive(store: &dyn Store, tenant: &str, service: &str, report: &WebhookReport, now: Timestamp) -> Result<(), EngineError> {
+/// each inbound message opens (or extends) its sender's window, and each `delivered`, `read`
+/// or `failed` status moves its message forward ([`crate::callbacks`]). A `sent` status adds
+/// nothing to the provider's answer; a status about a message Herald did not send (other
+/// software on the same number) is acknowledged and left alone, so WhatsApp does not retry it
+/// for days.
+pub async fn receive(
+    store: &Arc<dyn Store>,
+    tenant: &str,
+    service: &str,
+    report: &WebhookReport,
+    now: Timestamp,
+) -> Result<(), EngineError> {
     if store.find_tenant(tenant).await?.is_none() {
         return Err(EngineError::NotFound("tenant"));
     }
@@ -43,7 +55,14 @@ pub async fn receive(store: &dyn Store, tenant: &str, service: &str, report: &We
         let at = inbound.at.map_or(now, |at| at.min(now));
         store.record_whatsapp_inbound(tenant, inbound.from.as_str(), at).await?;
     }
-    tracing::debug!(service, inbound = report.inbound.len(), statuses = report.statuses.len(), "WhatsApp webhook received");
+    let mut unknown = 0;
+    for status in report.statuses.iter().filter(|s| s.status != MessageStatus::Sent) {
+        let at = status.at.map_or(now, |at| at.min(now));
+        if callbacks::apply(store, service, &status.provider_message_id, status.status, status.detail.clone(), at).await?.is_none() {
+            unknown += 1;
+        }
+    }
+    tracing::debug!(service, inbound = report.inbound.len(), statuses = report.statuses.len(), unknown, "WhatsApp webhook received");
     Ok(())
 }
 

@@ -121,7 +121,7 @@ async fn dialog360_callback(
 /// Applies a proven webhook body.
 async fn take(state: &AppState, tenant: &str, service: &str, body: &[u8]) -> Result<StatusCode, ApiError> {
     let report = whatsapp::read_webhook(body).map_err(|e| ApiError::bad_request(format!("body: {e}")))?;
-    receive(state.store().as_ref(), tenant, service, &report, state.clock().now()).await?;
+    receive(state.store(), tenant, service, &report, state.clock().now()).await?;
     Ok(StatusCode::OK)
 }
 

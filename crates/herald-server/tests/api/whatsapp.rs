@@ -157,6 +157,10 @@ async fn messages(app: &TestApp) -> Vec<Value> {
     list[0]["messages"].as_array().unwrap_or_else(|| panic!("no notification: {list}")).clone()
 }
 
+fn history(message: &Value) -> Vec<String> {
+    message["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap().to_string()).collect()
+}
+
 async fn window_of(app: &TestApp) -> Option<jiff::Timestamp> {
     app.store.last_whatsapp_inbound("default", PHONE).await.unwrap()
 }
@@ -182,6 +186,26 @@ async fn whatsapp_events_go_out_as_templates_and_are_delivered_after_the_signed_
     let message = &messages(&app).await[0];
     assert_eq!(message["status"], "SUCCESS", "{message}");
     assert_eq!((message["service"].as_str(), message["providerMessageId"].as_str()), (Some("whatsapp_cloud"), Some(WAMID)));
+
+    let body = status_update(&app, WAMID, "delivered");
+    let (status, answer) =
+        herald.post(&app, "/webhooks/whatsapp/default", &body, &[("x-hub-signature-256", signature(APP_SECRET, &body))]).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let message = &messages(&app).await[0];
+    assert_eq!(message["status"], "delivered", "{message}");
+    assert_eq!(history(message), ["queued", "sending", "SUCCESS", "delivered"]);
+
+    let late = status_update(&app, WAMID, "sent");
+    let (status, _) =
+        herald.post(&app, "/webhooks/whatsapp/default", &late, &[("x-hub-signature-256", signature(APP_SECRET, &late))]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(messages(&app).await[0]["status"], "delivered", "a late `sent` does not move it back");
+
+    let unknown = status_update(&app, "wamid.sent-by-other-software", "failed");
+    let (status, _) =
+        herald.post(&app, "/webhooks/whatsapp/default", &unknown, &[("x-hub-signature-256", signature(APP_SECRET, &unknown))]).await;
+    assert_eq!(status, StatusCode::OK, "acknowledged, so WhatsApp does not retry it");
+    assert_eq!(messages(&app).await[0]["status"], "delivered");
 }
 
 async fn whatsapp_callbacks_with_a_bad_signature_are_refused_and_change_nothing(app: TestApp) {
@@ -289,6 +313,18 @@ async fn whatsapp_free_form_text_goes_out_only_inside_the_customer_service_windo
                "text": {"preview_url": false, "body": "Your results are ready, San Luca"}})
     );
     assert_eq!(messages(&app).await[0]["status"], "SUCCESS");
+    let failed = webhook(json!({"statuses": [{"id": WAMID, "status": "failed", "timestamp": app.now().as_second().to_string(),
+        "recipient_id": "393331234567", "errors": [{"code": 131047, "title": "Re-engagement message",
+        "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]}]}));
+    let (status, _) =
+        herald.post(&app, "/webhooks/whatsapp/default", &failed, &[("x-hub-signature-256", signature(APP_SECRET, &failed))]).await;
+    assert_eq!(status, StatusCode::OK);
+    let message = &messages(&app).await[0];
+    assert_eq!(
+        (message["status"].as_str(), message["error"].as_str()),
+        (Some("FAILURE"), Some("WhatsApp error 131047: Re-engagement message")),
+        "a failure WhatsApp reports later: {message}"
+    );
 
     app.clock.advance(SignedDuration::from_mins(1));
     let (status, answer) = app.post("/send", key, send).await;
@@ -342,6 +378,7 @@ async fn whatsapp_360dialog_sends_and_takes_callbacks_at_the_tenants_secret_url(
         let (status, answer) = herald.post(&app, &path, body, &[]).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
+    assert_eq!(messages(&app).await[0]["status"], "read");
     assert_eq!(window_of(&app).await, Some(app.now()));
     assert_eq!(app.store.last_whatsapp_inbound("clinic-b", PHONE).await.unwrap(), None, "the window is the path's tenant's");
 }
