@@ -11,12 +11,12 @@
 //! written.
 //!
 //! **Language.** WhatsApp wants the code of an approved translation (`en_US`, `it`, `pt_BR`).
-//! The recipient's `locale` (a BCP 47 tag: `it`, `en-GB`, `pt_BR`) is mapped to the supported
-//! code that fits it best: the exact `language_REGION` when WhatsApp has it, else the bare
-//! language, else the language's one regional code (`pt` → `pt_BR`, `zh` → `zh_CN`), with the
-//! old aliases `no` → `nb`, `tl` → `fil`, `iw` → `he`, `in` → `id` and Chinese scripts (`zh-Hant`
-//! → `zh_TW`). A recipient without a locale, or with one WhatsApp does not support, gets the
-//! provider's configured `default_language`.
+//! [`language_code`] maps a BCP 47 locale (`it`, `en-GB`, `pt_BR`) to the supported code that
+//! fits it best: the exact `language_REGION` when WhatsApp has it, else the bare language, else
+//! the language's one regional code (`pt` → `pt_BR`, `zh` → `zh_CN`), with the old aliases `no`
+//! → `nb`, `tl` → `fil`, `iw` → `he`, `in` → `id` and Chinese scripts (`zh-Hant` → `zh_TW`).
+//! Delivery picks the message's language with it from the recipient's locale, else the
+//! tenant's default locale; a message with none gets the provider's `default_language`.
 //!
 //! **Answers.** 2xx: `messages[0].id` is the provider message id; the recorded answer keeps only
 //! `messages` (the answer's `contacts` repeat the phone number). Errors are read from the Graph
@@ -98,8 +98,8 @@ pub(crate) fn message_body(outgoing: &Outgoing, default_language: &str) -> Resul
     let to = phone.as_str().trim_start_matches('+');
     let envelope = |kind: &str| json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind});
     match &outgoing.content {
-        Some(Content::Whatsapp { template_name, parameters }) => {
-            let language = outgoing.recipient.locale.as_deref().and_then(language_code).unwrap_or(default_language);
+        Some(Content::Whatsapp { template_name, parameters, language }) => {
+            let language = language.as_deref().unwrap_or(default_language);
             let mut template = json!({"name": template_name, "language": {"code": language}});
             if !parameters.is_empty() {
                 let parameters: Vec<Value> = parameters.iter().map(|text| json!({"type": "text", "text": text})).collect();

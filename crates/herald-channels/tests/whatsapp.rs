@@ -58,15 +58,15 @@ fn dialog360(fake: &FakeApi) -> Dialog360Provider {
     .unwrap()
 }
 
-fn recipient(locale: Option<&str>) -> User {
-    serde_json::from_value(json!({"id": "patient-1", "phoneNumber": "+393331234567", "locale": locale})).unwrap()
+fn recipient() -> User {
+    serde_json::from_value(json!({"id": "patient-1", "phoneNumber": "+393331234567", "locale": "de"})).unwrap()
 }
 
-fn outgoing(content: Content, locale: Option<&str>) -> Outgoing {
+fn outgoing(content: Content) -> Outgoing {
     Outgoing {
         idempotency_key: "n1.0".into(),
         tenant: "default".into(),
-        recipient: recipient(locale),
+        recipient: recipient(),
         content: Some(content),
         email: EmailOptions::default(),
         attachments: Vec::new(),
@@ -75,14 +75,18 @@ fn outgoing(content: Content, locale: Option<&str>) -> Outgoing {
     }
 }
 
-fn template(parameters: &[&str]) -> Content {
-    Content::Whatsapp { template_name: "appointment_reminder".into(), parameters: parameters.iter().map(|p| p.to_string()).collect() }
+fn template(parameters: &[&str], language: Option<&str>) -> Content {
+    Content::Whatsapp {
+        template_name: "appointment_reminder".into(),
+        parameters: parameters.iter().map(|p| p.to_string()).collect(),
+        language: language.map(str::to_string),
+    }
 }
 
 #[tokio::test]
 async fn cloud_sends_a_template_message_as_documented() {
     let fake = FakeApi::start(accepted()).await;
-    let receipt = cloud(&fake).send(&outgoing(template(&["Ada", "2027-01-15 10:00"]), Some("it-IT"))).await.unwrap();
+    let receipt = cloud(&fake).send(&outgoing(template(&["Ada", "2027-01-15 10:00"], Some("it")))).await.unwrap();
     assert_eq!(receipt.provider_message_id.as_deref(), Some(WAMID));
     assert_eq!(receipt.response_code, Some(200));
     let kept = receipt.response.unwrap();
@@ -104,8 +108,8 @@ async fn cloud_sends_a_template_message_as_documented() {
 async fn cloud_sends_free_form_text_and_templates_without_parameters() {
     let fake = FakeApi::start(accepted()).await;
     let provider = cloud(&fake);
-    provider.send(&outgoing(Content::WhatsappText { body: "See you tomorrow".into() }, None)).await.unwrap();
-    provider.send(&outgoing(template(&[]), None)).await.unwrap();
+    provider.send(&outgoing(Content::WhatsappText { body: "See you tomorrow".into() })).await.unwrap();
+    provider.send(&outgoing(template(&[], None))).await.unwrap();
     let received = fake.received();
     assert_eq!(
         received[0].json(),
@@ -115,18 +119,18 @@ async fn cloud_sends_free_form_text_and_templates_without_parameters() {
     assert_eq!(
         received[1].json()["template"],
         json!({"name": "appointment_reminder", "language": {"code": "en_US"}}),
-        "the configured default language, and no components without parameters"
+        "the configured default language (not the recipient's locale: delivery chose none), and no components without parameters"
     );
-    let too_long = provider.send(&outgoing(Content::WhatsappText { body: "x".repeat(4097) }, None)).await.unwrap_err();
+    let too_long = provider.send(&outgoing(Content::WhatsappText { body: "x".repeat(4097) })).await.unwrap_err();
     assert!(!too_long.transient && too_long.reason.contains("4096"), "{too_long:?}");
     let email = Content::Email { subject: "s".into(), text: None, html: None };
-    assert!(!provider.send(&outgoing(email, None)).await.unwrap_err().transient);
+    assert!(!provider.send(&outgoing(email)).await.unwrap_err().transient);
     assert_eq!(fake.received().len(), 2, "nothing is sent that WhatsApp would refuse");
 }
 
 /// The error of sending a template message.
 async fn failure(provider: &dyn Provider) -> SendError {
-    provider.send(&outgoing(template(&["Ada"]), None)).await.unwrap_err()
+    provider.send(&outgoing(template(&["Ada"], None))).await.unwrap_err()
 }
 
 #[tokio::test]
@@ -241,7 +245,7 @@ async fn cloud_healthcheck_reads_the_phone_number_with_the_token() {
 #[tokio::test]
 async fn dialog360_sends_the_cloud_api_body_with_its_key() {
     let fake = FakeApi::start(accepted()).await;
-    let receipt = dialog360(&fake).send(&outgoing(template(&["Ada"]), Some("pt"))).await.unwrap();
+    let receipt = dialog360(&fake).send(&outgoing(template(&["Ada"], Some("pt_BR")))).await.unwrap();
     assert_eq!(receipt.provider_message_id.as_deref(), Some(WAMID));
     let request = &fake.received()[0];
     assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/messages"));
@@ -302,6 +306,6 @@ async fn unreachable_services_are_retried() {
         verify_token: None,
         timeout_seconds: 5,
     };
-    let error = WhatsappCloudProvider::new(&config).unwrap().send(&outgoing(template(&[]), None)).await.unwrap_err();
+    let error = WhatsappCloudProvider::new(&config).unwrap().send(&outgoing(template(&[], None))).await.unwrap_err();
     assert!(error.transient && error.response_code.is_none(), "{error:?}");
 }

@@ -92,8 +92,8 @@ impl Inner {
             now: self.clock.now(),
             locale: chosen.unwrap_or(&self.default_locale).to_string(),
         };
-        if message.channel == Channel::Whatsapp && template.whatsapp_template_name.is_none() {
-            return self.whatsapp_free_form(tenant, user, &template, &input).await;
+        if message.channel == Channel::Whatsapp {
+            return self.whatsapp_content(tenant, user, &template, &input).await;
         }
         Ok(render::render(&template, message.channel, &input).map(Some).map_err(|invalid| invalid.to_string()))
     }

@@ -9,10 +9,15 @@
 //! fails with seed 03's error, as a `POST /send` does at acceptance when the window is closed
 //! then. (Inline `messageContent` stays refused for WhatsApp at `POST /send`, as seed 03 wants a
 //! `templateId` there.)
+//!
+//! A template message goes in the language of the recipient's `locale`, else of the tenant's
+//! `defaultLocale` — the first WhatsApp supports, by
+//! [`language_code`](herald_channels::whatsapp::language_code) — else the provider's
+//! `default_language`.
 
 use super::Inner;
 use crate::{EngineError, callbacks};
-use herald_channels::whatsapp::WebhookReport;
+use herald_channels::whatsapp::{WebhookReport, language_code};
 use herald_core::notification::MessageStatus;
 use herald_core::render::{self, Content, RenderInput};
 use herald_core::resources::channel::Channel;
@@ -20,6 +25,7 @@ use herald_core::resources::template::Template;
 use herald_core::resources::user::User;
 use herald_store::Store;
 use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Seed 03's error for a WhatsApp message that needs a template and has none.
@@ -67,15 +73,27 @@ pub async fn receive(
 }
 
 impl Inner {
-    /// The content of a WhatsApp message whose template names no WhatsApp template: its
+    /// A WhatsApp message's content: its template message in the language of the recipient's
+    /// locale, else the tenant's default locale (the first WhatsApp supports; none leaves it to
+    /// the provider's default) — or, when the template names no WhatsApp template, its
     /// `smsMessage` as a free-form text inside the window, else seed 03's error.
-    pub(super) async fn whatsapp_free_form(
+    pub(super) async fn whatsapp_content(
         &self,
         tenant: &str,
         user: &User,
         template: &Template,
         input: &RenderInput,
     ) -> Result<Result<Option<Content>, String>, EngineError> {
+        if template.whatsapp_template_name.is_some() {
+            let tenant_locale = input.tenant.get("defaultLocale").and_then(Value::as_str);
+            let language = user.locale.as_deref().into_iter().chain(tenant_locale).find_map(language_code).map(str::to_string);
+            return Ok(render::render(template, Channel::Whatsapp, input)
+                .map(|content| match content {
+                    Content::Whatsapp { template_name, parameters, .. } => Some(Content::Whatsapp { template_name, parameters, language }),
+                    other => Some(other),
+                })
+                .map_err(|invalid| invalid.to_string()));
+        }
         if template.sms_message.is_none() || !window_open(self.store.as_ref(), tenant, user, self.clock.now()).await? {
             return Ok(Err(MISSING_TEMPLATE.into()));
         }

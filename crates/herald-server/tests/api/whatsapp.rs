@@ -122,9 +122,9 @@ fn inbound_message(app: &TestApp) -> String {
 }
 
 /// A patient, a template with a WhatsApp template name and a setting that sends it on WhatsApp.
-async fn appointment_setup(app: &TestApp) {
+async fn appointment_setup(app: &TestApp, locale: Option<&str>) {
     let key = &app.admin_key;
-    app.create("users", key, json!({"id": "patient-1", "name": "Ada", "phoneNumber": PHONE, "locale": "it-IT", "groups": ["patients"]}))
+    app.create("users", key, json!({"id": "patient-1", "name": "Ada", "phoneNumber": PHONE, "locale": locale, "groups": ["patients"]}))
         .await;
     app.create(
         "templates",
@@ -166,7 +166,7 @@ async fn window_of(app: &TestApp) -> Option<jiff::Timestamp> {
 }
 
 async fn whatsapp_events_go_out_as_templates_and_are_delivered_after_the_signed_callback(app: TestApp) {
-    appointment_setup(&app).await;
+    appointment_setup(&app, Some("it-IT")).await;
     let fake = FakeApi::start(accepted()).await;
     let herald = WhatsappHerald::start(&app, cloud(&fake, Some(APP_SECRET))).await;
     emit_appointment(&app).await;
@@ -209,7 +209,7 @@ async fn whatsapp_events_go_out_as_templates_and_are_delivered_after_the_signed_
 }
 
 async fn whatsapp_callbacks_with_a_bad_signature_are_refused_and_change_nothing(app: TestApp) {
-    appointment_setup(&app).await;
+    appointment_setup(&app, Some("it-IT")).await;
     let fake = FakeApi::start(accepted()).await;
     let herald = WhatsappHerald::start(&app, cloud(&fake, Some(APP_SECRET))).await;
     emit_appointment(&app).await;
@@ -341,7 +341,9 @@ async fn whatsapp_free_form_text_goes_out_only_inside_the_customer_service_windo
 }
 
 async fn whatsapp_360dialog_sends_and_takes_callbacks_at_the_tenants_secret_url(app: TestApp) {
-    appointment_setup(&app).await;
+    appointment_setup(&app, None).await;
+    let (status, profile) = app.patch("/api/v1/tenant", &app.admin_key, json!({"defaultLocale": "pt-BR"})).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
     let fake = FakeApi::start(accepted()).await;
     let provider = ProviderConfig::Dialog360(Dialog360Config {
         base_url: fake.url.clone(),
@@ -355,7 +357,11 @@ async fn whatsapp_360dialog_sends_and_takes_callbacks_at_the_tenants_secret_url(
     assert_eq!(herald.dispatcher.run_due().await.unwrap(), 1);
     let request = &fake.received()[0];
     assert_eq!((request.path.as_str(), request.header("d360-api-key")), ("/messages", Some("d360-key")));
-    assert_eq!(request.json()["template"]["name"], "appointment_created");
+    assert_eq!(
+        request.json()["template"],
+        json!({"name": "appointment_created", "language": {"code": "pt_BR"}, "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}, {"type": "text", "text": "dr-rossi"}]}]}),
+        "a recipient without a locale gets the tenant's default"
+    );
     let message = &messages(&app).await[0];
     assert_eq!((message["status"].as_str(), message["service"].as_str()), (Some("SUCCESS"), Some("360dialog")), "{message}");
 
