@@ -2,6 +2,7 @@
 
 use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
+use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -25,6 +26,11 @@ pub enum ProviderConfig {
     Apns(ApnsConfig),
     /// Web Push only.
     WebPush(WebPushConfig),
+    /// The Meta WhatsApp Cloud API.
+    WhatsappCloud(WhatsappCloudConfig),
+    /// 360dialog's WhatsApp API.
+    #[serde(rename = "360dialog")]
+    Dialog360(Dialog360Config),
 }
 
 impl ProviderConfig {
@@ -41,6 +47,8 @@ impl ProviderConfig {
             ProviderConfig::WebPush(web) => {
                 Arc::new(PushProvider::new(&PushConfig { web_push: Some(web.clone()), ..PushConfig::default() })?)
             }
+            ProviderConfig::WhatsappCloud(config) => Arc::new(WhatsappCloudProvider::new(config)?),
+            ProviderConfig::Dialog360(config) => Arc::new(Dialog360Provider::new(config)?),
         })
     }
 }

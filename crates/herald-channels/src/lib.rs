@@ -13,6 +13,7 @@ mod apns;
 mod config;
 mod console;
 mod fcm;
+mod dialog360;
 pub mod http;
 mod in_app;
 mod outgoing;
@@ -20,17 +21,21 @@ mod push;
 mod smtp;
 mod web_push;
 mod webhook;
+pub mod whatsapp;
+mod whatsapp_cloud;
 
 pub use apns::ApnsConfig;
 pub use config::ProviderConfig;
 pub use console::ConsoleProvider;
 pub use fcm::FcmConfig;
+pub use dialog360::{Dialog360Config, Dialog360Provider};
 pub use in_app::InAppProvider;
 pub use outgoing::{Attachment, GoneDevices, Outgoing, Receipt, SendError};
 pub use push::{PushConfig, PushProvider};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
 pub use web_push::WebPushConfig;
 pub use webhook::{WebhookConfig, WebhookProvider};
+pub use whatsapp_cloud::{WhatsappCloudConfig, WhatsappCloudProvider};
 
 use async_trait::async_trait;
 

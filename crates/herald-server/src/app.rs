@@ -169,6 +169,7 @@ impl App {
             end_users,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
+            whatsapp: routes::WhatsappWebhooks::from_config(&config),
         });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()

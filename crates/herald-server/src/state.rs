@@ -31,6 +31,7 @@ pub(crate) struct Inner {
     pub(crate) end_users: EndUserAuth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
+    pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
 }
 
 impl AppState {
@@ -92,6 +93,11 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.0.clock
+    }
+
+    /// The WhatsApp webhooks' secrets.
+    pub(crate) fn whatsapp(&self) -> &crate::routes::WhatsappWebhooks {
+        &self.0.whatsapp
     }
 
     /// The OpenAPI document of every route.

@@ -181,6 +181,11 @@ pub trait Store: Send + Sync + 'static {
     async fn list_files(&self, tenant: &str, since: Option<Timestamp>, limit: u32, skip: u64) -> Result<Vec<FileRecord>, StoreError>;
     /// Deletes a file's metadata; false when the tenant has no such file.
     async fn delete_file(&self, tenant: &str, id: &str) -> Result<bool, StoreError>;
+    /// Notes that `phone` (E.164) wrote to the tenant's WhatsApp number at `at`; a later time
+    /// already recorded is kept.
+    async fn record_whatsapp_inbound(&self, tenant: &str, phone: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// When `phone` last wrote to the tenant's WhatsApp number, if ever.
+    async fn last_whatsapp_inbound(&self, tenant: &str, phone: &str) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

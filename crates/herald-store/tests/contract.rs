@@ -58,6 +58,7 @@ const CASES: &[(&str, Case)] = cases![
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
     files_are_unique_by_name_per_tenant_paged_and_deleted,
+    whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number,
 ];
 
 fn main() {
@@ -758,4 +759,16 @@ async fn files_are_unique_by_name_per_tenant_paged_and_deleted(store: Arc<dyn St
     assert!(!store.delete_file("clinic-a", &id(1)).await.unwrap());
     assert_eq!(store.get_file("clinic-a", &id(1)).await.unwrap(), None);
     store.insert_file(&file_record("clinic-a", 6, "report.pdf", 40)).await.unwrap();
+}
+
+async fn whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number(store: Arc<dyn Store>) {
+    let phone = "+393331234567";
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), None);
+    store.record_whatsapp_inbound("clinic-a", phone, at(5_000)).await.unwrap();
+    store.record_whatsapp_inbound("clinic-a", phone, at(2_000)).await.unwrap();
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), Some(at(5_000)), "an older message does not move it back");
+    store.record_whatsapp_inbound("clinic-a", phone, at(9_000)).await.unwrap();
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), Some(at(9_000)));
+    assert_eq!(store.last_whatsapp_inbound("clinic-b", phone).await.unwrap(), None, "windows are per tenant");
+    assert_eq!(store.last_whatsapp_inbound("clinic-a", "+393330000000").await.unwrap(), None);
 }

@@ -10,6 +10,7 @@
 
 pub mod fcm;
 pub mod recorder;
+pub mod fake_api;
 pub mod scratch;
 pub mod smtp;
 pub mod webhook;

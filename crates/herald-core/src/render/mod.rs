@@ -99,6 +99,16 @@ pub enum Content {
         template_name: String,
         /// Its parameters, in order.
         parameters: Vec<String>,
+        /// The WhatsApp language code of the translation to send (`it`, `en_GB`), chosen at
+        /// delivery from the recipient's and the tenant's locale; `None` leaves it to the
+        /// provider's configured default.
+        language: Option<String>,
+    },
+    /// A free-form WhatsApp text, which WhatsApp accepts only inside the customer-service
+    /// window (the recipient wrote within 24 hours).
+    WhatsappText {
+        /// The text.
+        body: String,
     },
 }
 
@@ -258,7 +268,7 @@ pub fn render(template: &Template, channel: Channel, input: &RenderInput) -> Res
             let parameters = text("whatsappTemplateParameters", &template.whatsapp_template_parameters)?
                 .map(|p| p.split(',').map(|s| s.trim().to_string()).collect())
                 .unwrap_or_default();
-            Ok(Content::Whatsapp { template_name, parameters })
+            Ok(Content::Whatsapp { template_name, parameters, language: None })
         }
         Channel::Webhook => Err(Invalid::new("channel", "webhooks carry the event, not a template")),
     }

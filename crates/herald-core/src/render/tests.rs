@@ -51,7 +51,11 @@ fn whatsapp_needs_a_template_name_and_renders_parameters() {
     );
     assert_eq!(
         render(&t, Channel::Whatsapp, &input()).unwrap(),
-        Content::Whatsapp { template_name: "appointment_created".into(), parameters: vec!["Ada".into(), "2023-08-01".into()] }
+        Content::Whatsapp {
+            template_name: "appointment_created".into(),
+            parameters: vec!["Ada".into(), "2023-08-01".into()],
+            language: None
+        }
     );
     let none = template(json!({"name": "t", "smsMessage": "x"}));
     assert_eq!(render(&none, Channel::Whatsapp, &input()).unwrap_err().reason, "Missing required template name for WhatsApp message");

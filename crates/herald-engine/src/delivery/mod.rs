@@ -22,6 +22,7 @@ mod devices;
 mod prepare;
 pub mod rate_limits;
 pub mod retry;
+pub mod whatsapp;
 
 use crate::EngineError;
 use crate::files::Files;

@@ -97,6 +97,9 @@ impl Inner {
             now: self.clock.now(),
             locale: chosen.unwrap_or(&self.default_locale).to_string(),
         };
+        if message.channel == Channel::Whatsapp {
+            return self.whatsapp_content(tenant, user, &template, &input).await;
+        }
         Ok(render::render(&template, message.channel, &input).map(Some).map_err(|invalid| invalid.to_string()))
     }
 }

@@ -3,13 +3,15 @@
 //! queued for delivery now or at `scheduledAt`, committed like an event's notifications and
 //! recorded in the events log as `Herald/Send/v1`. The answer lists the failures known at
 //! acceptance: unknown recipients, channels a recipient has no address for, WhatsApp without
-//! a template name. Attachments (the template's and the request's `emailAttachments`) must be
-//! stored files within the 15 MiB an email may carry, or nothing is queued.
+//! a template name to a recipient outside the customer-service window (`delivery::whatsapp`).
+//! Attachments (the template's and the request's `emailAttachments`) must be stored files
+//! within the 15 MiB an email may carry, or nothing is queued.
 
 use super::Events;
 use super::arrival::Arrival;
 use super::context::{HandlerContext, UNKNOWN_RECIPIENT};
 use crate::EngineError;
+use crate::delivery::whatsapp::window_open;
 use crate::documents::Actor;
 use herald_core::Invalid;
 use herald_core::event::{EventSource, EventStatus, IncomingEvent};
@@ -91,7 +93,10 @@ impl Events {
         for user in &users {
             let mut messages = plan(&user.user, &specs);
             for message in &mut messages {
-                if message.channel == Channel::Whatsapp && !whatsapp_ready {
+                if message.channel == Channel::Whatsapp
+                    && !whatsapp_ready
+                    && !window_open(self.store.as_ref(), &actor.tenant, &user.user, now).await?
+                {
                     message.status = MessageStatus::Skipped;
                     message.reason = Some(WHATSAPP_WITHOUT_TEMPLATE.into());
                 }

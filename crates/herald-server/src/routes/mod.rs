@@ -19,11 +19,13 @@ mod tenant;
 mod timers;
 mod user_settings;
 mod users;
+mod whatsapp;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
+pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied and the file
 /// uploads' limit (the largest file, plus room for the form around it).
@@ -44,4 +46,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(message_log::router())
         .merge(files::router(max_file_bytes))
         .merge(health::router())
+        .merge(whatsapp::router())
 }

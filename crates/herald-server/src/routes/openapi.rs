@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "timers", description = "The timer service: payloads delivered later"),
         (name = "files", description = "The files service: attachments for emails"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "callbacks", description = "Providers' delivery reports and inbound messages"),
     )
 )]
 pub struct ApiDoc;

@@ -19,6 +19,7 @@ mod support;
 mod templates;
 mod timers;
 mod user_settings;
+mod whatsapp;
 
 use herald_testkit::on_each_backend;
 use libtest_mimic::Arguments;
@@ -41,6 +42,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     message_log::CASES,
     files::CASES,
     push::CASES,
+    whatsapp::CASES,
 ];
 
 fn main() {

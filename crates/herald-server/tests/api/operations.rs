@@ -51,6 +51,9 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /files/{id}",
         "DELETE /files/{id}",
         "GET /files/{id}/download",
+        "GET /webhooks/whatsapp/{tenant}",
+        "POST /webhooks/whatsapp/{tenant}",
+        "POST /webhooks/360dialog/{tenant}/{token}",
     ]
     .into_iter()
     .map(String::from)

@@ -85,6 +85,7 @@ macro_rules! migrations {
             (8, "message log", include_str!(concat!("../../migrations/", $backend, "/0008_message_log.sql"))),
             (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
+            (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
         ]
     };
 }
@@ -1005,6 +1006,29 @@ macro_rules! sql_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(())
+                }
+
+                async fn record_whatsapp_inbound(&self, tenant: &str, phone: &str, at: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO whatsapp_windows (tenant_id, phone, last_inbound_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id, phone) DO UPDATE SET last_inbound_ms = excluded.last_inbound_ms \
+                         WHERE whatsapp_windows.last_inbound_ms < excluded.last_inbound_ms",
+                    )
+                    .bind(tenant)
+                    .bind(phone)
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn last_whatsapp_inbound(&self, tenant: &str, phone: &str) -> Result<Option<Timestamp>, StoreError> {
+                    let last: Option<i64> = sqlx::query_scalar("SELECT last_inbound_ms FROM whatsapp_windows WHERE tenant_id = $1 AND phone = $2")
+                        .bind(tenant)
+                        .bind(phone)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    last.map(timestamp).transpose()
                 }
 
                 async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
