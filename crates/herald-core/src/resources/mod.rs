@@ -76,14 +76,14 @@ fn require_non_blank(field: &str, value: &str) -> Result<(), Invalid> {
 
 /// Whether `tag` looks like a BCP 47 language tag (`en`, `it-IT`, `de_CH`): parts of 1 to 8
 /// letters or digits joined by `-` or `_`, at most 35 characters.
-fn is_language_tag(tag: &str) -> bool {
+pub(crate) fn is_language_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 35
         && tag.split(['-', '_']).all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Refuses lists that name the same item twice.
-fn require_distinct<T: PartialEq>(field: &str, items: &[T]) -> Result<(), Invalid> {
+pub(crate) fn require_distinct<T: PartialEq>(field: &str, items: &[T]) -> Result<(), Invalid> {
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
             return Err(Invalid::new(format!("{field}[{i}]"), "is listed twice"));
