@@ -62,6 +62,7 @@ macro_rules! migrations {
             (5, "job leases", include_str!(concat!("../../migrations/", $backend, "/0005_job_leases.sql"))),
             (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
             (7, "fair claims", include_str!(concat!("../../migrations/", $backend, "/0007_fair_claims.sql"))),
+            (13, "preferences", include_str!(concat!("../../migrations/", $backend, "/0013_preferences.sql"))),
         ]
     };
 }
@@ -87,6 +88,7 @@ macro_rules! sql_store {
             use herald_core::document::Document;
             use herald_core::query::{Filter, ListQuery};
             use herald_core::resources::Collection;
+            use herald_core::rules::preferences::{ClinicSettings, Preferences};
             use jiff::Timestamp;
             use sqlx::Row;
             use sqlx::types::Json;
@@ -751,6 +753,47 @@ macro_rules! sql_store {
                         .bind(key)
                         .execute(&self.pool)
                         .await?;
+                    Ok(())
+                }
+
+                async fn find_preferences(&self, tenant: &str, user_id: &str) -> Result<Option<Preferences>, StoreError> {
+                    let row = sqlx::query("SELECT doc FROM preferences WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant)
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|row| row.try_get::<Json<Preferences>, _>("doc").map(|Json(p)| p)).transpose().map_err(StoreError::from)
+                }
+
+                async fn put_preferences(&self, tenant: &str, user_id: &str, preferences: &Preferences, at: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO preferences (tenant_id, user_id, doc, updated_ms) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant_id, user_id) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms",
+                    )
+                    .bind(tenant)
+                    .bind(user_id)
+                    .bind(Json(preferences))
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_clinic_settings(&self, tenant: &str) -> Result<Option<ClinicSettings>, StoreError> {
+                    let row = sqlx::query("SELECT doc FROM clinic_settings WHERE tenant_id = $1").bind(tenant).fetch_optional(&self.pool).await?;
+                    row.map(|row| row.try_get::<Json<ClinicSettings>, _>("doc").map(|Json(s)| s)).transpose().map_err(StoreError::from)
+                }
+
+                async fn put_clinic_settings(&self, tenant: &str, settings: &ClinicSettings, at: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO clinic_settings (tenant_id, doc, updated_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms",
+                    )
+                    .bind(tenant)
+                    .bind(Json(settings))
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await?;
                     Ok(())
                 }
 
