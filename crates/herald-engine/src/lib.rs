@@ -11,14 +11,20 @@
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
+//! - [`preferences::NotificationPreferences`]: recipients' preferences and clinics' settings
+//!   per notification type, applied to every message made.
+//! - [`manual_send`]: seed 05's manual send and test email.
 
 pub mod access;
+pub mod audit;
 pub mod delivery;
 pub mod documents;
 mod error;
 pub mod events;
 pub mod idempotency;
 mod lookups;
+pub mod manual_send;
+pub mod preferences;
 pub mod saga;
 pub mod scheduler;
 pub mod template_lookup;

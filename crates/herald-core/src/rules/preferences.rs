@@ -231,6 +231,20 @@ impl ClinicSettings {
     }
 }
 
+/// When appointment reminders fire before the appointment: seed 02's 24 hours, 2 hours and 30
+/// minutes, where the clinic's `hours_before` for `appointment_reminder` (seed 05, 24 unless
+/// changed) takes the place of the 24 hours.
+pub fn reminder_schedules(clinic: &ClinicSettings) -> Vec<String> {
+    let first = clinic.for_type("appointment_reminder").hours_before.unwrap_or(24);
+    let mut schedules = vec![format!("PT{first}H")];
+    for later in &crate::catalogue::REMINDER_SCHEDULES[1..] {
+        if !schedules.iter().any(|s| s == later) {
+            schedules.push(later.to_string());
+        }
+    }
+    schedules
+}
+
 /// A recipient's choices for one type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TypePreference {
@@ -438,7 +452,9 @@ mod tests {
         let no_reminders = prefs(json!({}), &[("appointment_reminder", json!({"enabled": false}))]);
         let no_sms_reminders = prefs(json!({}), &[("appointment_reminder", json!({"channels": {"sms": false}}))]);
         let nothing = prefs(json!({"enabled": false}), &[("emergency_leave", json!({"enabled": false}))]);
-        let cases: &[(&Preferences, Option<&str>, Channel, bool, Option<&str>)] = &[
+        /// Preferences, type, channel, manual, expected reason.
+        type Case<'a> = (&'a Preferences, Option<&'a str>, Channel, bool, Option<&'a str>);
+        let cases: &[Case<'_>] = &[
             (&everyone, Some("appointment_reminder"), Email, false, None),
             (&everyone, Some("budget_sent"), Email, true, Some("disabled_at_clinic_level")),
             (&everyone, Some("budget_accepted"), Email, false, Some("manual_send_required")),
@@ -513,6 +529,14 @@ mod tests {
         assert!(clinic.knows("holiday_greetings"));
         assert_eq!(clinic.types().last().map(String::as_str), Some("holiday_greetings"));
         assert!(!clinic.for_type("holiday_greetings").auto_send);
+    }
+
+    #[test]
+    fn hours_before_moves_the_first_reminder() {
+        assert_eq!(reminder_schedules(&ClinicSettings::default()), ["PT24H", "PT2H", "PT30M"]);
+        assert_eq!(reminder_schedules(&clinic(json!({"appointment_reminder": {"hours_before": 48}}))), ["PT48H", "PT2H", "PT30M"]);
+        assert_eq!(reminder_schedules(&clinic(json!({"appointment_reminder": {"hours_before": 2}}))), ["PT2H", "PT30M"]);
+        assert_eq!(reminder_schedules(&clinic(json!({"appointment_reminder": {"hours_before": null}}))), ["PT24H", "PT2H", "PT30M"]);
     }
 
     #[test]

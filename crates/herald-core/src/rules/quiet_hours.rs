@@ -225,7 +225,9 @@ mod tests {
         let rome = TimeZone::get("Europe/Rome").unwrap();
         let night = [window("22:00", "07:00", None)];
         // (local time, quiet until local time)
-        let cases: &[((i8, i8, i8), Option<(i8, i8, i8)>)] = &[
+        /// Day of June, hour, minute.
+        type Local = (i8, i8, i8);
+        let cases: &[(Local, Option<Local>)] = &[
             ((10, 21, 59), None),
             ((10, 22, 0), Some((11, 7, 0))),
             ((10, 23, 30), Some((11, 7, 0))),

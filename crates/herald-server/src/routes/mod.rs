@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod crud;
+mod clinic_settings;
 mod event_settings;
 mod events;
 mod health;
@@ -10,6 +11,7 @@ mod notification_events;
 mod notification_settings;
 mod notifications;
 mod openapi;
+mod preferences;
 mod saga;
 mod templates;
 mod timers;
@@ -34,5 +36,7 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(user_settings::router())
         .merge(timers::router())
+        .merge(preferences::router())
+        .merge(clinic_settings::router())
         .merge(health::router())
 }

@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         (name = "notifications", description = "What each event produced, per recipient"),
         (name = "user", description = "An end user's own settings (user token)"),
         (name = "timers", description = "The timer service: payloads delivered later"),
+        (name = "preferences", description = "Recipients' preferences: types, channels, quiet hours"),
+        (name = "clinic-settings", description = "A clinic's settings per notification type, manual sends, test email"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -4,11 +4,13 @@
 
 mod bad_input;
 mod catalogue;
+mod clinic_settings;
 mod crud;
 mod delivery;
 mod events;
 mod isolation;
 mod operations;
+mod preferences;
 mod saga;
 mod send;
 mod support;
@@ -33,6 +35,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    preferences::CASES,
+    clinic_settings::CASES,
 ];
 
 fn main() {

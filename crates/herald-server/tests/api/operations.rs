@@ -46,6 +46,16 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /saga/send",
         "POST /abort",
         "GET /expirations/{id}",
+        "GET /patient-notifications/preferences",
+        "PUT /patient-notifications/preferences",
+        "PUT /patient-notifications/preferences/{type}",
+        "GET /api/v1/notifications/preferences/{patient_id}",
+        "PUT /api/v1/notifications/preferences/{patient_id}",
+        "PUT /api/v1/notifications/preferences/{patient_id}/{type}",
+        "GET /api/v1/notifications/settings",
+        "PUT /api/v1/notifications/settings",
+        "POST /api/v1/notifications/send",
+        "POST /api/v1/notifications/test",
     ]
     .into_iter()
     .map(String::from)
