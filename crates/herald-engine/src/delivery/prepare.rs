@@ -43,7 +43,6 @@ impl Inner {
         if let Err(reason) = user.address_for(message.channel) {
             return Ok(Err((Refused(reason.into()), Some(user))));
         }
-        let user = crate::preferences::personalize(&self.store, tenant, user).await?;
         let event = &notification.event;
         let event_json = json!({"name": event.name, "id": event.id, "key": event.key, "payload": event.payload, "notificationId": key.split('.').next(), "recipient": recipient_id});
         let content = match self.content(tenant, notification, message, &user).await? {
@@ -74,6 +73,7 @@ impl Inner {
         if message.channel == Channel::Webhook {
             return Ok(Ok(None));
         }
+        let user = &crate::preferences::personalize(&self.store, tenant, user.clone()).await?;
         let template = match &message.content {
             Some(inline) => inline_template(inline),
             None => match self.templates.find(tenant, &message.template_name).await? {
