@@ -48,14 +48,15 @@ impl NotificationPreferences {
     }
 
     /// `PUT /api/v1/notifications/settings`: changes the fields given for the types named
-    /// (adding the ones marked `custom: true`); answers like [`Self::clinic_settings`].
-    pub async fn update_clinic_settings(&self, actor: &Actor, body: Value) -> Result<Value, EngineError> {
+    /// (adding the ones marked `custom: true`); answers like [`Self::clinic_settings`]. The
+    /// change is audited as `clinic_settings.update`, with the settings before and after.
+    pub async fn update_clinic_settings(&self, actor: &Actor, source: Option<String>, body: Value) -> Result<Value, EngineError> {
         let before = self.clinic(&actor.tenant).await?;
         let mut after = before.clone();
         after.apply(body)?;
         self.store.put_clinic_settings(&actor.tenant, &after, self.clock.now()).await?;
         let changes = json!({"before": before.settings, "after": after.settings});
-        self.audit(actor, "notifications.settings.update", "clinic_settings", changes).await?;
+        self.audit(actor, source, "clinic_settings.update", "clinic_settings".into(), changes).await?;
         Ok(json!({"settings": after.effective()}))
     }
 
@@ -75,30 +76,44 @@ impl NotificationPreferences {
     }
 
     /// `PUT /patient-notifications/preferences`: changes the master toggle, locale, time zone
-    /// or quiet hours; answers like [`Self::preferences`].
-    pub async fn update_preferences(&self, actor: &Actor, user_id: &str, body: Value) -> Result<Value, EngineError> {
-        self.change(actor, user_id, "notifications.preferences.update", |preferences, _| {
-            preferences.apply_general(body).map_err(Into::into)
-        })
-        .await
+    /// or quiet hours; answers like [`Self::preferences`]. Audited as `preferences.update`.
+    pub async fn update_preferences(
+        &self,
+        actor: &Actor,
+        source: Option<String>,
+        user_id: &str,
+        body: Value,
+    ) -> Result<Value, EngineError> {
+        self.change(actor, source, user_id, "preferences.update", |preferences, _| preferences.apply_general(body).map_err(Into::into))
+            .await
     }
 
     /// `PUT /patient-notifications/preferences/{type}`: changes the user's choices for one
     /// type; an unknown type or channel is refused (400), and so is turning off a type the
-    /// clinic made mandatory (422).
-    pub async fn update_type(&self, actor: &Actor, user_id: &str, notification_type: &str, body: Value) -> Result<Value, EngineError> {
-        let action = "notifications.preferences.update_type";
-        self.change(actor, user_id, action, |preferences, clinic| match preferences.apply_type(notification_type, body, clinic) {
-            Ok(()) => Ok(()),
-            Err(Refusal::Invalid(invalid)) => Err(invalid.into()),
-            Err(Refusal::Mandatory(message)) => Err(EngineError::Unprocessable(message)),
+    /// clinic made mandatory (422). Audited as `preferences.update_type`.
+    pub async fn update_type(
+        &self,
+        actor: &Actor,
+        source: Option<String>,
+        user_id: &str,
+        notification_type: &str,
+        body: Value,
+    ) -> Result<Value, EngineError> {
+        self.change(actor, source, user_id, "preferences.update_type", |preferences, clinic| {
+            match preferences.apply_type(notification_type, body, clinic) {
+                Ok(()) => Ok(()),
+                Err(Refusal::Invalid(invalid)) => Err(invalid.into()),
+                Err(Refusal::Mandatory(message)) => Err(EngineError::Unprocessable(message)),
+            }
         })
         .await
     }
 
+    /// Reads, edits, stores and audits (target `preferences/<user id>`) one user's preferences.
     async fn change(
         &self,
         actor: &Actor,
+        source: Option<String>,
         user_id: &str,
         action: &str,
         edit: impl FnOnce(&mut Preferences, &ClinicSettings) -> Result<(), EngineError>,
@@ -109,21 +124,20 @@ impl NotificationPreferences {
         edit(&mut after, &clinic)?;
         self.store.put_preferences(&actor.tenant, user_id, &after, self.clock.now()).await?;
         let changes = json!({"before": before, "after": after});
-        self.audit(actor, action, &format!("preferences:{user_id}"), changes).await?;
+        self.audit(actor, source, action, format!("preferences/{user_id}"), changes).await?;
         Ok(view(user_id, &clinic, &after))
     }
 
-    async fn audit(&self, actor: &Actor, action: &str, target: &str, changes: Value) -> Result<(), EngineError> {
+    async fn audit(&self, actor: &Actor, source: Option<String>, action: &str, target: String, changes: Value) -> Result<(), EngineError> {
         let entry = crate::audit::AuditEntry {
             tenant: actor.tenant.clone(),
             actor: actor.id.clone(),
             action: action.to_string(),
-            target: target.to_string(),
+            target,
             changes,
-            source: "api".into(),
-            at: self.clock.now(),
+            source,
         };
-        crate::audit::record(&self.store, entry).await
+        crate::audit::record(&self.store, &self.clock, entry).await
     }
 }
 

@@ -246,7 +246,7 @@ impl App {
         let jobs = self.job_poll.map(|poll| tokio::spawn(self.scheduler.run(poll, self.shutdown.clone())));
         let deliveries = self.job_poll.map(|poll| tokio::spawn(self.dispatcher.run(poll, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
+        axum::serve(self.listener, ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await?;
         if let Some(consumer) = consumer {

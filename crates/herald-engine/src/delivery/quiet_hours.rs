@@ -52,15 +52,14 @@ impl Inner {
             Timing::UrgentBypass(end) => {
                 let entry = crate::audit::AuditEntry {
                     tenant: tenant.to_string(),
-                    actor: "dispatcher".into(),
-                    action: "notifications.quiet_hours.bypass".into(),
-                    target: format!("notification:{notification_id}"),
+                    actor: "system".into(),
+                    action: "quiet_hours.bypass".into(),
+                    target: format!("notifications/{notification_id}"),
                     changes: json!({"recipient": user_id, "channel": message.channel, "event": notification.event.name,
                         "quietUntil": herald_core::document::format_timestamp(end)}),
-                    source: "delivery".into(),
-                    at: now,
+                    source: None,
                 };
-                crate::audit::record(&self.store, entry).await?;
+                crate::audit::record(&self.store, &self.clock, entry).await?;
                 Ok(None)
             }
         }

@@ -7,7 +7,7 @@
 
 use crate::auth::require;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, RequestSource};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -33,9 +33,14 @@ async fn get_settings(State(state): State<AppState>, caller: ServiceCaller) -> R
     (status = 200, description = "The clinic's settings", body = Object),
     (status = 400, description = "An unknown type, field or value", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn put_settings(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+async fn put_settings(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    RequestSource(source): RequestSource,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::SettingsWrite)?;
-    Ok(Json(state.preferences().update_clinic_settings(&caller.actor(), body).await?))
+    Ok(Json(state.preferences().update_clinic_settings(&caller.actor(), source, body).await?))
 }
 
 /// Sends a notification type by hand (also one set to `auto_send: false`):

@@ -1,12 +1,14 @@
 //! The HTTP faces. Each file is one resource or concern; handlers only translate between HTTP
 //! and the engine.
 
+mod audit;
 #[macro_use]
 mod crud;
 mod clinic_settings;
 mod event_settings;
 mod events;
 mod health;
+mod message_log;
 mod notification_events;
 mod notification_settings;
 mod notifications;
@@ -14,6 +16,7 @@ mod openapi;
 mod preferences;
 mod saga;
 mod templates;
+mod tenant;
 mod timers;
 mod user_settings;
 mod users;
@@ -38,5 +41,8 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(timers::router())
         .merge(preferences::router())
         .merge(clinic_settings::router())
+        .merge(tenant::router())
+        .merge(audit::router())
+        .merge(message_log::router())
         .merge(health::router())
 }

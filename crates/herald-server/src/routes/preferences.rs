@@ -7,7 +7,7 @@
 
 use crate::auth::{EndUser, require};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, RequestSource};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -18,8 +18,9 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The patient as the audit trail names them.
 fn actor(user: &EndUser) -> Actor {
-    Actor { tenant: user.tenant.clone(), id: user.id.clone() }
+    Actor { tenant: user.tenant.clone(), id: format!("user:{}", user.id) }
 }
 
 /// Your preferences: `enabled` (the master toggle), `preferredLocale`, `timeZone`,
@@ -37,8 +38,13 @@ async fn mine(State(state): State<AppState>, user: EndUser) -> Result<Json<Value
     (status = 200, description = "Your preferences", body = Object),
     (status = 400, description = "Malformed or overlapping quiet hours, an unknown time zone or locale", body = ErrorBody),
     (status = 401, body = ErrorBody)))]
-async fn update_mine(State(state): State<AppState>, user: EndUser, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.preferences().update_preferences(&actor(&user), &user.id, body).await?))
+async fn update_mine(
+    State(state): State<AppState>,
+    user: EndUser,
+    RequestSource(source): RequestSource,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.preferences().update_preferences(&actor(&user), source, &user.id, body).await?))
 }
 
 /// Changes your choices for one notification type: `{"enabled"?: bool, "channels"?: {"sms": false, …}}`.
@@ -51,9 +57,10 @@ async fn update_my_type(
     State(state): State<AppState>,
     user: EndUser,
     Path(notification_type): Path<String>,
+    RequestSource(source): RequestSource,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.preferences().update_type(&actor(&user), &user.id, &notification_type, body).await?))
+    Ok(Json(state.preferences().update_type(&actor(&user), source, &user.id, &notification_type, body).await?))
 }
 
 /// A patient's preferences, as `GET /patient-notifications/preferences` shows them.
@@ -76,11 +83,12 @@ async fn update_patient(
     State(state): State<AppState>,
     caller: ServiceCaller,
     Path(patient_id): Path<String>,
+    RequestSource(source): RequestSource,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::PreferencesWrite)?;
     state.preferences().require_user(&caller.tenant, &patient_id).await?;
-    Ok(Json(state.preferences().update_preferences(&caller.actor(), &patient_id, body).await?))
+    Ok(Json(state.preferences().update_preferences(&caller.actor(), source, &patient_id, body).await?))
 }
 
 /// Changes a patient's choices for one notification type.
@@ -93,11 +101,12 @@ async fn update_patient_type(
     State(state): State<AppState>,
     caller: ServiceCaller,
     Path((patient_id, notification_type)): Path<(String, String)>,
+    RequestSource(source): RequestSource,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::PreferencesWrite)?;
     state.preferences().require_user(&caller.tenant, &patient_id).await?;
-    Ok(Json(state.preferences().update_type(&caller.actor(), &patient_id, &notification_type, body).await?))
+    Ok(Json(state.preferences().update_type(&caller.actor(), source, &patient_id, &notification_type, body).await?))
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

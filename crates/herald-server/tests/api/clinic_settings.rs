@@ -64,7 +64,7 @@ async fn settings_are_read_changed_and_audited_under_seed_05_permissions(app: Te
     );
     assert_eq!(app.get(SETTINGS, &viewer).await.1, changed);
 
-    let records = audited(&app, "notifications.settings.update").await;
+    let records = audited(&app, "clinic_settings.update").await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["changes"]["after"]["budget_sent"]["auto_send"], false, "{records:?}");
 
@@ -93,7 +93,7 @@ async fn bad_settings_are_refused_and_change_nothing(app: TestApp) {
         assert_error(&put(&app, key, body).await, StatusCode::BAD_REQUEST, field);
     }
     assert_eq!(app.get(SETTINGS, key).await.1, before, "nothing changed");
-    assert!(audited(&app, "notifications.settings.update").await.is_empty());
+    assert!(audited(&app, "clinic_settings.update").await.is_empty());
 }
 
 async fn a_type_disabled_at_clinic_level_is_skipped(app: TestApp) {

@@ -2,6 +2,7 @@
 //! clock and a real HTTP client. Every test runs against SQLite, and against PostgreSQL when
 //! `HERALD_TEST_POSTGRES_URL` is set (otherwise the postgres:: tests are listed as ignored).
 
+mod audit;
 mod bad_input;
 mod catalogue;
 mod clinic_settings;
@@ -9,6 +10,7 @@ mod crud;
 mod delivery;
 mod events;
 mod isolation;
+mod message_log;
 mod operations;
 mod preferences;
 mod saga;
@@ -37,6 +39,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     delivery::CASES,
     preferences::CASES,
     clinic_settings::CASES,
+    audit::CASES,
+    message_log::CASES,
 ];
 
 fn main() {

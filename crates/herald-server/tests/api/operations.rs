@@ -56,6 +56,10 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "PUT /api/v1/notifications/settings",
         "POST /api/v1/notifications/send",
         "POST /api/v1/notifications/test",
+        "GET /api/v1/audit",
+        "GET /api/v1/notifications/logs",
+        "GET /api/v1/tenant",
+        "PATCH /api/v1/tenant",
     ]
     .into_iter()
     .map(String::from)

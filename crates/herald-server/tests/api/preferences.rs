@@ -48,8 +48,7 @@ async fn patient(app: &TestApp, id: &str) {
 pub async fn audited(app: &TestApp, action: &str) -> Vec<Value> {
     let (status, list) = app.get(&format!("/api/v1/audit?action={action}"), &app.admin_key).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let records = list.as_array().or_else(|| list["items"].as_array()).cloned().unwrap_or_default();
-    records.into_iter().filter(|r| r["action"] == action).collect()
+    list["entries"].as_array().cloned().unwrap_or_default()
 }
 
 const OPTED_OUT: &str = "patient_opted_out_of_appointment_reminder";
@@ -202,9 +201,9 @@ async fn quiet_hours_defer_a_message_until_they_end_and_an_urgent_event_passes_a
     assert_eq!(dispatcher.run_due().await.unwrap(), 1);
     let (_, sent) = app.get(&format!("/notifications/{urgent_id}"), key).await;
     assert_eq!(sent["messages"][1]["status"], "SUCCESS", "{sent}");
-    let bypasses = audited(&app, "notifications.quiet_hours.bypass").await;
+    let bypasses = audited(&app, "quiet_hours.bypass").await;
     assert_eq!(bypasses.len(), 1, "{bypasses:?}");
-    assert_eq!(bypasses[0]["target"], format!("notification:{urgent_id}"));
+    assert_eq!(bypasses[0]["target"], format!("notifications/{urgent_id}"));
     let (_, still) = app.get(&format!("/notifications/{id}"), key).await;
     assert_eq!(still["messages"][1]["status"], "queued", "the ordinary message still waits");
 
@@ -247,8 +246,8 @@ async fn bad_preferences_are_refused_and_change_nothing(app: TestApp) {
     assert_error(&app.call(Method::PUT, general, None, Some(json!({"enabled": false}))).await, StatusCode::UNAUTHORIZED, "token");
     let (_, after) = app.get(general, &user).await;
     assert_eq!(after, before, "nothing changed");
-    assert!(audited(&app, "notifications.preferences.update").await.is_empty());
-    assert!(audited(&app, "notifications.preferences.update_type").await.is_empty());
+    assert!(audited(&app, "preferences.update").await.is_empty());
+    assert!(audited(&app, "preferences.update_type").await.is_empty());
 }
 
 async fn staff_manage_patient_preferences_under_seed_05_permissions(app: TestApp) {
@@ -277,8 +276,8 @@ async fn staff_manage_patient_preferences_under_seed_05_permissions(app: TestApp
     let (_, own_view) = app.get("/patient-notifications/preferences", &token("p-1")).await;
     assert_eq!(own_view, changed, "the patient sees what staff set");
 
-    let records = audited(&app, "notifications.preferences.update_type").await;
+    let records = audited(&app, "preferences.update_type").await;
     assert_eq!(records.len(), 1, "{records:?}");
-    assert_eq!(records[0]["target"], "preferences:p-1");
-    assert_eq!(audited(&app, "notifications.preferences.update").await.len(), 1);
+    assert_eq!(records[0]["target"], "preferences/p-1");
+    assert_eq!(audited(&app, "preferences.update").await.len(), 1);
 }
