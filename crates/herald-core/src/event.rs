@@ -63,6 +63,8 @@ pub enum EventSource {
     Amqp,
     /// A reminder or timer firing.
     Timer,
+    /// A clinic's manual send (`POST /api/v1/notifications/send`, seed 05).
+    Manual,
 }
 
 /// How processing an event ended.

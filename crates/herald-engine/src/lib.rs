@@ -15,6 +15,9 @@
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
 //! - [`files::Files`]: the files service, whose files emails carry as attachments.
+//! - [`preferences::NotificationPreferences`]: recipients' preferences and clinics' settings
+//!   per notification type, applied to every message made.
+//! - [`manual_send`]: seed 05's manual send and test email.
 
 pub mod access;
 pub mod audit;
@@ -26,7 +29,9 @@ pub mod events;
 pub mod files;
 pub mod idempotency;
 pub mod lookups;
+pub mod manual_send;
 pub mod message_log;
+pub mod preferences;
 pub mod saga;
 pub mod scheduler;
 pub mod template_lookup;

@@ -20,6 +20,7 @@ use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::preferences::NotificationPreferences;
 use herald_engine::saga::{Saga, SagaEvents};
 use herald_engine::scheduler::Scheduler;
 use herald_engine::template_lookup::TemplateLookup;
@@ -134,10 +135,12 @@ impl App {
         };
         let lease = SignedDuration::from_secs(i64::try_from(config.job_lease_seconds).unwrap_or(i64::MAX));
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs, lease);
+        let providers = providers(&config)?;
+        let email_provider = providers.get(&Channel::Email).cloned();
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
-            providers(&config)?,
+            providers,
             config.delivery.clone(),
             lease,
             template_lookup.clone(),
@@ -167,6 +170,8 @@ impl App {
             idempotency: Idempotency::new(store.clone(), clock.clone()),
             files: files.clone(),
             end_users,
+            preferences: NotificationPreferences::new(store.clone(), clock.clone()),
+            email_provider,
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
             whatsapp: routes::WhatsappWebhooks::from_config(&config),

@@ -6,6 +6,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::preferences::NotificationPreferences;
 use herald_engine::saga::Saga;
 use herald_engine::templates::Previews;
 use herald_engine::timers::Timers;
@@ -29,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) idempotency: Idempotency,
     pub(crate) files: Files,
     pub(crate) end_users: EndUserAuth,
+    pub(crate) preferences: NotificationPreferences,
+    pub(crate) email_provider: Option<Arc<dyn herald_channels::Provider>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
@@ -88,6 +91,16 @@ impl AppState {
     /// End-user authentication.
     pub fn end_users(&self) -> &EndUserAuth {
         &self.0.end_users
+    }
+
+    /// Recipients' preferences and clinic settings.
+    pub fn preferences(&self) -> &NotificationPreferences {
+        &self.0.preferences
+    }
+
+    /// The email channel's provider, for test emails.
+    pub fn email_provider(&self) -> Option<&Arc<dyn herald_channels::Provider>> {
+        self.0.email_provider.as_ref()
     }
 
     /// The clock.

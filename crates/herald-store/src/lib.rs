@@ -25,6 +25,7 @@ use herald_core::document::Document;
 use herald_core::job::{ClaimedJob, Job, JobKind};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
+use herald_core::rules::preferences::{ClinicSettings, Preferences};
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -160,6 +161,14 @@ pub trait Store: Send + Sync + 'static {
     /// Marks a claimed job `done`, `failed` (with its error) or `pending` again (due at
     /// `retry_at`, with its error); a job no longer `running` is left as it is.
     async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
+    /// A recipient's notification preferences, when they set any.
+    async fn find_preferences(&self, tenant: &str, user_id: &str) -> Result<Option<Preferences>, StoreError>;
+    /// Stores a recipient's preferences, replacing the ones they had.
+    async fn put_preferences(&self, tenant: &str, user_id: &str, preferences: &Preferences, at: Timestamp) -> Result<(), StoreError>;
+    /// The clinic's settings per notification type, when it changed any.
+    async fn find_clinic_settings(&self, tenant: &str) -> Result<Option<ClinicSettings>, StoreError>;
+    /// Stores the clinic's settings, replacing the ones it had.
+    async fn put_clinic_settings(&self, tenant: &str, settings: &ClinicSettings, at: Timestamp) -> Result<(), StoreError>;
     /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.
     async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError>;
     /// Applies a provider's report to the message it took, found in any tenant by service and

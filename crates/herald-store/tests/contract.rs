@@ -28,6 +28,9 @@ macro_rules! cases {
     };
 }
 
+#[path = "contract/preferences.rs"]
+mod preferences;
+
 const CASES: &[(&str, Case)] = cases![
     migrations_are_idempotent,
     tenants_are_unique_and_listed,
@@ -63,7 +66,8 @@ const CASES: &[(&str, Case)] = cases![
 
 fn main() {
     let args = Arguments::from_args();
-    libtest_mimic::run(&args, on_each_backend("contract", CASES, run_case)).exit();
+    let cases: Vec<(&str, Case)> = CASES.iter().chain(preferences::CASES).copied().collect();
+    libtest_mimic::run(&args, on_each_backend("contract", &cases, run_case)).exit();
 }
 
 fn run_case(backend: Backend, case: Case) -> Result<(), libtest_mimic::Failed> {

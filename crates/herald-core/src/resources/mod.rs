@@ -95,7 +95,7 @@ pub fn is_language_tag(tag: &str) -> bool {
 }
 
 /// Refuses lists that name the same item twice.
-fn require_distinct<T: PartialEq>(field: &str, items: &[T]) -> Result<(), Invalid> {
+pub(crate) fn require_distinct<T: PartialEq>(field: &str, items: &[T]) -> Result<(), Invalid> {
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
             return Err(Invalid::new(format!("{field}[{i}]"), "is listed twice"));

@@ -4,6 +4,8 @@
 
 pub mod messages;
 pub mod plan;
+pub mod preferences;
+pub mod quiet_hours;
 pub mod recipients;
 pub mod reminders;
 pub mod settings;

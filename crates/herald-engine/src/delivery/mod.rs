@@ -20,6 +20,7 @@
 mod attachments;
 mod devices;
 mod prepare;
+mod quiet_hours;
 pub mod rate_limits;
 pub mod retry;
 pub mod whatsapp;
@@ -228,6 +229,9 @@ impl Inner {
             return Ok(settle(JobOutcome::Done).await?);
         }
         let now = self.clock.now();
+        if let Some(quiet_until) = self.quiet_hours(&tenant, notification_id, &notification, &message, now).await? {
+            return Ok(settle(JobOutcome::Defer(quiet_until)).await?);
+        }
         if let Err(ready_at) = self.limits.take(&tenant, message.channel, now) {
             return Ok(settle(JobOutcome::Defer(ready_at)).await?);
         }

@@ -78,6 +78,7 @@ impl Inner {
         if message.channel == Channel::Webhook {
             return Ok(Ok(None));
         }
+        let user = &crate::preferences::personalize(&self.store, tenant, user.clone()).await?;
         let template = match &message.content {
             Some(inline) => inline_template(inline),
             None => match self.templates.find(tenant, &message.template_name).await? {

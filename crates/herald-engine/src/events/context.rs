@@ -338,6 +338,21 @@ impl HandlerContext {
         self.notifications.push(notification);
     }
 
+    /// The store, for the rules that read more than the handler API offers (clinic settings).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The tenant the event is processed for.
+    pub(crate) fn tenant(&self) -> &str {
+        &self.actor.tenant
+    }
+
+    /// The notifications decided so far, for the rules that withhold messages (preferences).
+    pub(crate) fn notifications_mut(&mut self) -> &mut [Notification] {
+        &mut self.notifications
+    }
+
     /// The arrived event as notifications refer to it.
     pub fn event_reference(&self) -> EventRef {
         self.event.reference()

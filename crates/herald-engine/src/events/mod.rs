@@ -118,6 +118,7 @@ impl Events {
             }
             (None, None) => unreachable!("refused above as an unknown event"),
         };
+        let outcome = crate::preferences::screen(&self.store, &actor.tenant, outcome, source == EventSource::Manual).await;
         let context = match outcome {
             Ok(context) => context,
             Err(error) => {

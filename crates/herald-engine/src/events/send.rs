@@ -117,6 +117,9 @@ impl Events {
                 failures: Vec::new(),
             });
         }
+        for (user_id, channel, reason) in crate::preferences::apply(&self.store, &actor.tenant, &mut context, true).await? {
+            failures.push(json!({"userId": user_id, "channel": channel, "error": reason}));
+        }
         let (notifications, mut commit) = context.finish();
         commit.event = Some(arrival.record(EventStatus::Processed, &[]));
         commit.notifications = notifications;

@@ -4,6 +4,7 @@
 mod audit;
 #[macro_use]
 mod crud;
+mod clinic_settings;
 mod event_settings;
 mod events;
 mod files;
@@ -13,6 +14,7 @@ mod notification_events;
 mod notification_settings;
 mod notifications;
 mod openapi;
+mod preferences;
 mod saga;
 mod templates;
 mod tenant;
@@ -41,6 +43,8 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(notifications::router())
         .merge(user_settings::router())
         .merge(timers::router())
+        .merge(preferences::router())
+        .merge(clinic_settings::router())
         .merge(tenant::router())
         .merge(audit::router())
         .merge(message_log::router())

@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         (name = "user", description = "An end user's own settings (user token)"),
         (name = "timers", description = "The timer service: payloads delivered later"),
         (name = "files", description = "The files service: attachments for emails"),
+        (name = "preferences", description = "Recipients' preferences: types, channels, quiet hours"),
+        (name = "clinic-settings", description = "A clinic's settings per notification type, manual sends, test email"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "callbacks", description = "Providers' delivery reports and inbound messages"),
     )

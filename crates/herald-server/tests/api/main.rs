@@ -5,6 +5,7 @@
 mod audit;
 mod bad_input;
 mod catalogue;
+mod clinic_settings;
 mod crud;
 mod delivery;
 mod events;
@@ -13,6 +14,7 @@ mod isolation;
 mod message_log;
 mod operations;
 mod push;
+mod preferences;
 mod saga;
 mod send;
 mod support;
@@ -38,6 +40,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    preferences::CASES,
+    clinic_settings::CASES,
     audit::CASES,
     message_log::CASES,
     files::CASES,

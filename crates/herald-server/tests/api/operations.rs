@@ -54,6 +54,20 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /webhooks/whatsapp/{tenant}",
         "POST /webhooks/whatsapp/{tenant}",
         "POST /webhooks/360dialog/{tenant}/{token}",
+        "GET /patient-notifications/preferences",
+        "PUT /patient-notifications/preferences",
+        "PUT /patient-notifications/preferences/{type}",
+        "GET /api/v1/notifications/preferences/{patient_id}",
+        "PUT /api/v1/notifications/preferences/{patient_id}",
+        "PUT /api/v1/notifications/preferences/{patient_id}/{type}",
+        "GET /api/v1/notifications/settings",
+        "PUT /api/v1/notifications/settings",
+        "POST /api/v1/notifications/send",
+        "POST /api/v1/notifications/test",
+        "GET /api/v1/audit",
+        "GET /api/v1/notifications/logs",
+        "GET /api/v1/tenant",
+        "PATCH /api/v1/tenant",
     ]
     .into_iter()
     .map(String::from)

@@ -85,6 +85,7 @@ macro_rules! migrations {
             (8, "message log", include_str!(concat!("../../migrations/", $backend, "/0008_message_log.sql"))),
             (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
+            (13, "preferences", include_str!(concat!("../../migrations/", $backend, "/0013_preferences.sql"))),
             (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
         ]
     };
@@ -114,6 +115,7 @@ macro_rules! sql_store {
             use herald_core::document::Document;
             use herald_core::query::{Filter, ListQuery};
             use herald_core::resources::Collection;
+            use herald_core::rules::preferences::{ClinicSettings, Preferences};
             use jiff::Timestamp;
             use sqlx::Row;
             use sqlx::types::Json;
@@ -1005,6 +1007,47 @@ macro_rules! sql_store {
                         .bind(key)
                         .execute(&self.pool)
                         .await?;
+                    Ok(())
+                }
+
+                async fn find_preferences(&self, tenant: &str, user_id: &str) -> Result<Option<Preferences>, StoreError> {
+                    let row = sqlx::query("SELECT doc FROM preferences WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant)
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(|row| row.try_get::<Json<Preferences>, _>("doc").map(|Json(p)| p)).transpose().map_err(StoreError::from)
+                }
+
+                async fn put_preferences(&self, tenant: &str, user_id: &str, preferences: &Preferences, at: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO preferences (tenant_id, user_id, doc, updated_ms) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (tenant_id, user_id) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms",
+                    )
+                    .bind(tenant)
+                    .bind(user_id)
+                    .bind(Json(preferences))
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn find_clinic_settings(&self, tenant: &str) -> Result<Option<ClinicSettings>, StoreError> {
+                    let row = sqlx::query("SELECT doc FROM clinic_settings WHERE tenant_id = $1").bind(tenant).fetch_optional(&self.pool).await?;
+                    row.map(|row| row.try_get::<Json<ClinicSettings>, _>("doc").map(|Json(s)| s)).transpose().map_err(StoreError::from)
+                }
+
+                async fn put_clinic_settings(&self, tenant: &str, settings: &ClinicSettings, at: Timestamp) -> Result<(), StoreError> {
+                    sqlx::query(
+                        "INSERT INTO clinic_settings (tenant_id, doc, updated_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc, updated_ms = excluded.updated_ms",
+                    )
+                    .bind(tenant)
+                    .bind(Json(settings))
+                    .bind(millis(at))
+                    .execute(&self.pool)
+                    .await?;
                     Ok(())
                 }
 

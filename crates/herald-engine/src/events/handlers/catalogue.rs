@@ -2,8 +2,9 @@
 //! the directory by `patient_id`, or inline (`patient_email`, `patient_phone`,
 //! `patient_name`) — or the staff group the catalogue names, on the tenant's settings for the
 //! event or, when it has none, the catalogue's defaults. Appointment events schedule reminders
-//! (24 h, 2 h, 30 min before `start_time`, or `slot_date` + `slot_time` in the tenant's time
-//! zone) emitting `appointment.reminder`; cancellations and the like abort them. The
+//! (24 h — or the clinic's `hours_before` — 2 h and 30 min before `start_time`, or
+//! `slot_date` + `slot_time` in the tenant's time zone) emitting `appointment.reminder`;
+//! cancellations and the like abort them. The
 //! appointment is identified by the event's `key`, else `appointment_id` or
 //! `booking_reference`.
 
@@ -11,7 +12,7 @@ use super::strings_at;
 use crate::EngineError;
 use crate::events::context::{HandlerContext, Recipient};
 use herald_core::Invalid;
-use herald_core::catalogue::{APPOINTMENT_REMINDER, Audience, CATALOGUE, Definition, REMINDER_SCHEDULES};
+use herald_core::catalogue::{APPOINTMENT_REMINDER, Audience, CATALOGUE, Definition};
 use herald_core::resources::user::User;
 use herald_core::rules::recipients::RecipientQuery;
 use herald_core::rules::settings::StoredSetting;
@@ -65,7 +66,7 @@ async fn settings(context: &mut HandlerContext, definition: &Definition, user: &
     if !context.get_notification_settings(definition.name, None).await?.is_empty() {
         return context.settings_for(definition.name, user).await;
     }
-    let reminders: &[&str] = if definition.schedules_reminders { &REMINDER_SCHEDULES } else { &[] };
+    let reminders = if definition.schedules_reminders { crate::preferences::reminder_schedules(context).await? } else { Vec::new() };
     let setting = serde_json::from_value(
         json!({"eventName": definition.name, "channels": definition.channels, "templateName": definition.template, "reminders": reminders}),
     )
