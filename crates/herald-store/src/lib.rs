@@ -173,6 +173,7 @@ fn table(collection: Collection) -> &'static str {
         Collection::EventSettings => "event_settings",
         Collection::Events => "events",
         Collection::Notifications => "notifications",
+        Collection::Providers => "tenant_providers",
     }
 }
 

@@ -62,6 +62,7 @@ macro_rules! migrations {
             (5, "job leases", include_str!(concat!("../../migrations/", $backend, "/0005_job_leases.sql"))),
             (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
             (7, "fair claims", include_str!(concat!("../../migrations/", $backend, "/0007_fair_claims.sql"))),
+            (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
         ]
     };
 }
