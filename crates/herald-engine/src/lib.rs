@@ -11,6 +11,9 @@
 //! - [`delivery::Dispatcher`]: sends queued messages through the channels' providers.
 //! - [`template_lookup::TemplateLookup`]: a template by name: the tenant's, the system's, a file's.
 //! - [`user_settings::UserSettings`]: an end user's own settings and visible events.
+//! - [`tenant_providers::TenantProviders`], [`smtp_settings::SmtpSettings`],
+//!   [`provider_health::ProviderHealth`]: tenants' own providers, seed 05's SMTP settings and
+//!   every provider's health.
 
 pub mod access;
 pub mod delivery;
@@ -19,10 +22,14 @@ mod error;
 pub mod events;
 pub mod idempotency;
 mod lookups;
+pub mod provider_health;
+pub mod public_host;
 pub mod saga;
 pub mod scheduler;
+pub mod smtp_settings;
 pub mod template_lookup;
 pub mod templates;
+pub mod tenant_providers;
 pub mod tenants;
 pub mod timers;
 pub mod user_settings;

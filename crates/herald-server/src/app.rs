@@ -15,14 +15,18 @@ use herald_channels::{Provider, ProviderConfig};
 use herald_core::clock::{Clock, SystemClock};
 use herald_core::resources::channel::Channel;
 use herald_engine::delivery::Dispatcher;
+use herald_engine::delivery::providers::Providers;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::{Saga, SagaEvents};
 use herald_engine::scheduler::Scheduler;
+use herald_engine::smtp_settings::SmtpSettings;
 use herald_engine::template_lookup::TemplateLookup;
 use herald_engine::templates::Previews;
+use herald_engine::tenant_providers::TenantProviders;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::timers::{AllowedHosts, TimerOutputs, Timers};
 use herald_engine::user_settings::UserSettings;
@@ -93,6 +97,8 @@ pub struct App {
     bootstrap_key: Option<IssuedKey>,
     shutdown: CancellationToken,
     template_lookup: TemplateLookup,
+    provider_health: ProviderHealth,
+    health_interval: Option<std::time::Duration>,
 }
 
 impl App {
@@ -106,8 +112,8 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::observability::prometheus();
         // The key is checked (and on SQLite created) at start, so a bad one stops Herald at
-        // once; the secrets it protects arrive with per-tenant provider configuration.
-        keyring::load(&config)?;
+        // once; it seals and opens tenants' provider secrets.
+        let keyring = keyring::load(&config)?;
         let store = herald_store::connect(&config.database_url).await?;
         store.migrate().await?;
         let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
@@ -130,10 +136,11 @@ impl App {
         };
         let lease = SignedDuration::from_secs(i64::try_from(config.job_lease_seconds).unwrap_or(i64::MAX));
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs, lease);
+        let providers = Providers::global(providers(&config)?).with_tenants(store.clone(), keyring.clone());
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
-            providers(&config)?,
+            providers.clone(),
             config.delivery.clone(),
             lease,
             template_lookup.clone(),
@@ -151,6 +158,12 @@ impl App {
             (config.amqp.broker(url.expose()), Arc::new(sink))
         });
         let saga = Saga::new(events.clone(), saga_events(&config));
+        let tenant_providers = TenantProviders::new(store.clone(), clock.clone(), keyring.clone(), config.email.allow_private_hosts);
+        let smtp_settings = SmtpSettings::new(tenant_providers.clone(), clock.clone(), config.email.allow_private_hosts);
+        let health_timeout = std::time::Duration::from_secs(config.provider_health.timeout_seconds);
+        let provider_health = ProviderHealth::new(providers, store.clone(), keyring, clock.clone(), health_timeout);
+        let health_interval =
+            (config.provider_health.interval_seconds > 0).then(|| std::time::Duration::from_secs(config.provider_health.interval_seconds));
         let state = AppState::new(Inner {
             store: store.clone(),
             documents: documents.clone(),
@@ -161,6 +174,9 @@ impl App {
             timers,
             idempotency: Idempotency::new(store.clone(), clock.clone()),
             end_users,
+            tenant_providers,
+            smtp_settings,
+            provider_health: provider_health.clone(),
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
         });
@@ -196,6 +212,8 @@ impl App {
             bootstrap_key,
             shutdown: CancellationToken::new(),
             template_lookup,
+            provider_health,
+            health_interval,
         })
     }
 
@@ -229,6 +247,11 @@ impl App {
         self.template_lookup.clone()
     }
 
+    /// The providers' health checks, for tests that check at a moment of their choosing.
+    pub fn provider_health(&self) -> ProviderHealth {
+        self.provider_health.clone()
+    }
+
     /// Cancel this to stop the server gracefully: in-flight requests finish first.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -240,6 +263,7 @@ impl App {
         let consumer = self.consumer.map(|(config, sink)| tokio::spawn(herald_broker::run_consumer(config, sink, self.shutdown.clone())));
         let jobs = self.job_poll.map(|poll| tokio::spawn(self.scheduler.run(poll, self.shutdown.clone())));
         let deliveries = self.job_poll.map(|poll| tokio::spawn(self.dispatcher.run(poll, self.shutdown.clone())));
+        let health = self.health_interval.map(|every| tokio::spawn(self.provider_health.run(every, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
@@ -247,7 +271,7 @@ impl App {
         if let Some(consumer) = consumer {
             consumer.await??;
         }
-        for runner in [jobs, deliveries].into_iter().flatten() {
+        for runner in [jobs, deliveries, health].into_iter().flatten() {
             runner.await?;
         }
         Ok(())

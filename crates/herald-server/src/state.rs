@@ -5,8 +5,11 @@ use herald_core::clock::Clock;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::Saga;
+use herald_engine::smtp_settings::SmtpSettings;
 use herald_engine::templates::Previews;
+use herald_engine::tenant_providers::TenantProviders;
 use herald_engine::timers::Timers;
 use herald_engine::user_settings::UserSettings;
 use herald_store::Store;
@@ -27,6 +30,9 @@ pub(crate) struct Inner {
     pub(crate) timers: Timers,
     pub(crate) idempotency: Idempotency,
     pub(crate) end_users: EndUserAuth,
+    pub(crate) tenant_providers: TenantProviders,
+    pub(crate) smtp_settings: SmtpSettings,
+    pub(crate) provider_health: ProviderHealth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
 }
@@ -80,6 +86,21 @@ impl AppState {
     /// End-user authentication.
     pub fn end_users(&self) -> &EndUserAuth {
         &self.0.end_users
+    }
+
+    /// Tenants' own providers.
+    pub fn tenant_providers(&self) -> &TenantProviders {
+        &self.0.tenant_providers
+    }
+
+    /// Seed 05's SMTP settings.
+    pub fn smtp_settings(&self) -> &SmtpSettings {
+        &self.0.smtp_settings
+    }
+
+    /// Every provider's last health check.
+    pub fn provider_health(&self) -> &ProviderHealth {
+        &self.0.provider_health
     }
 
     /// The clock.

@@ -10,7 +10,9 @@ mod notification_events;
 mod notification_settings;
 mod notifications;
 mod openapi;
+mod providers;
 mod saga;
+mod smtp_settings;
 mod templates;
 mod timers;
 mod user_settings;
@@ -34,5 +36,7 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(user_settings::router())
         .merge(timers::router())
+        .merge(providers::router())
+        .merge(smtp_settings::router())
         .merge(health::router())
 }

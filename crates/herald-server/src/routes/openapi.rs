@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         (name = "notifications", description = "What each event produced, per recipient"),
         (name = "user", description = "An end user's own settings (user token)"),
         (name = "timers", description = "The timer service: payloads delivered later"),
+        (name = "providers", description = "A tenant's own providers per channel, with failover (admin)"),
+        (name = "smtp-settings", description = "Seed 05: a tenant's own SMTP settings"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -9,8 +9,10 @@ mod delivery;
 mod events;
 mod isolation;
 mod operations;
+mod providers;
 mod saga;
 mod send;
+mod smtp_settings;
 mod support;
 mod templates;
 mod timers;
@@ -33,6 +35,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    providers::CASES,
+    smtp_settings::CASES,
 ];
 
 fn main() {

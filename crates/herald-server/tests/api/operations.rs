@@ -46,6 +46,15 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /saga/send",
         "POST /abort",
         "GET /expirations/{id}",
+        "GET /api/v1/providers",
+        "GET /api/v1/providers/{channel}",
+        "POST /api/v1/providers/{channel}",
+        "GET /api/v1/providers/{channel}/{id}",
+        "PUT /api/v1/providers/{channel}/{id}",
+        "DELETE /api/v1/providers/{channel}/{id}",
+        "GET /api/v1/notifications/smtp-settings",
+        "PUT /api/v1/notifications/smtp-settings",
+        "POST /api/v1/notifications/smtp-settings/test",
     ]
     .into_iter()
     .map(String::from)
