@@ -74,6 +74,40 @@ pub enum MessageStatus {
     Skipped,
 }
 
+impl MessageStatus {
+    /// Whether a provider's report of `reported` moves a message in this status forward.
+    /// Reports arrive late and out of order, so only progress counts: `delivered` and the
+    /// failures (`FAILURE`, `bounced`) settle a message the provider had accepted; `read`
+    /// follows acceptance or delivery; `complained` may come after anything the recipient
+    /// received. Repeats, a `SUCCESS` report, and anything about a message never handed to a
+    /// provider change nothing.
+    pub fn accepts_report(self, reported: MessageStatus) -> bool {
+        use MessageStatus::*;
+        match reported {
+            Delivered | Failed | Bounced => self == Sent,
+            Read => matches!(self, Sent | Delivered),
+            Complained => matches!(self, Sent | Delivered | Read),
+            Queued | Sending | Sent | Skipped => false,
+        }
+    }
+
+    /// Its name as stored and shown (`SUCCESS`, `delivered`).
+    pub fn as_str(self) -> &'static str {
+        use MessageStatus::*;
+        match self {
+            Queued => "queued",
+            Sending => "sending",
+            Sent => "SUCCESS",
+            Delivered => "delivered",
+            Read => "read",
+            Failed => "FAILURE",
+            Bounced => "bounced",
+            Complained => "complained",
+            Skipped => "skipped",
+        }
+    }
+}
+
 /// One message: a template on a channel for the recipient.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -295,4 +329,37 @@ pub struct Reminder {
 pub struct Failure {
     /// What went wrong.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageStatus::{self, *};
+
+    const ALL: [MessageStatus; 9] = [Queued, Sending, Sent, Delivered, Read, Failed, Bounced, Complained, Skipped];
+
+    #[test]
+    fn names_are_the_serialized_ones() {
+        for status in ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
+    #[test]
+    fn reports_only_move_messages_forward() {
+        let accepted: Vec<(MessageStatus, MessageStatus)> =
+            ALL.iter().flat_map(|&from| ALL.iter().map(move |&to| (from, to))).filter(|(from, to)| from.accepts_report(*to)).collect();
+        assert_eq!(
+            accepted,
+            [
+                (Sent, Delivered),
+                (Sent, Read),
+                (Sent, Failed),
+                (Sent, Bounced),
+                (Sent, Complained),
+                (Delivered, Read),
+                (Delivered, Complained),
+                (Read, Complained),
+            ]
+        );
+    }
 }

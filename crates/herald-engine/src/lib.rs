@@ -5,6 +5,9 @@
 //!   settings) — validation, update operators, uniqueness, optimistic concurrency.
 //! - [`tenants::Tenants`]: tenants and their API keys.
 //! - [`access`]: who a bearer key belongs to and what it may do.
+//! - [`audit`]: the append-only trail of configuration changes and urgent bypasses.
+//! - [`callbacks`]: provider reports (delivered, read, bounced, …) applied to their messages.
+//! - [`message_log`]: every message with its recipient, status and provider, for the log API.
 //! - [`events::Events`]: event ingest, routing, the default and custom handlers.
 //! - [`saga::Saga`]: the Flow Manager's send commands and the events that answer them.
 //! - [`scheduler::Scheduler`]: runs due reminders and timer-service timers.
@@ -16,12 +19,15 @@
 //!   every provider's health.
 
 pub mod access;
+pub mod audit;
+pub mod callbacks;
 pub mod delivery;
 pub mod documents;
 mod error;
 pub mod events;
 pub mod idempotency;
-mod lookups;
+pub mod lookups;
+pub mod message_log;
 pub mod provider_health;
 pub mod public_host;
 pub mod saga;

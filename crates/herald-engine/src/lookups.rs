@@ -36,7 +36,15 @@ pub async fn event_settings(store: &Arc<dyn Store>, tenant: &str, event_name: Op
     Ok(documents.into_iter().filter_map(|d| serde_json::from_value(Value::Object(d.body)).ok()).collect())
 }
 
-/// The tenant's own variables, as templates see them under `tenant` (`name`, `slug`).
+/// The tenant's own variables, as templates see them under `tenant` (`name`, `slug`,
+/// `phone`, `email`, `defaultLocale`, `timeZone`; a profile field never set is absent).
 pub async fn tenant_variables(store: &Arc<dyn Store>, tenant: &str) -> Result<Value, EngineError> {
-    Ok(store.find_tenant(tenant).await?.map(|t| serde_json::json!({"name": t.name, "slug": t.slug})).unwrap_or_default())
+    let Some(t) = store.find_tenant(tenant).await? else { return Ok(Value::Null) };
+    let mut variables = serde_json::json!({"name": t.name, "slug": t.slug});
+    for (name, value) in [("phone", t.phone), ("email", t.email), ("defaultLocale", t.default_locale), ("timeZone", t.time_zone)] {
+        if let Some(value) = value {
+            variables[name] = Value::String(value);
+        }
+    }
+    Ok(variables)
 }

@@ -18,6 +18,9 @@
 //!   and answers 200 with `success`. Only a test of exactly the stored settings records
 //!   `is_verified` (true, or false after a failure) and, on success, `last_verified_at`.
 //!   Changing the connection settings clears `is_verified`.
+//! - Each `PUT` is recorded in the audit trail (`smtp_settings.update`, the view before and
+//!   after, never the password), and so is each verification a test records
+//!   (`smtp_settings.verify`). Both target `providers/<entry id>`.
 
 use crate::EngineError;
 use crate::documents::Actor;
@@ -179,9 +182,9 @@ impl SmtpSettings {
         Ok(view(&settings, stored.is_some_and(|(entry, _)| entry.entry.enabled)))
     }
 
-    /// Replaces the tenant's settings with a `PUT` body; answers the new view and what changed
-    /// (without secrets), for the audit trail.
-    pub async fn put(&self, actor: &Actor, body: Value) -> Result<(Value, Value), EngineError> {
+    /// Replaces the tenant's settings with a `PUT` body and answers the new view; `source` is
+    /// where the request came from, for the audit trail.
+    pub async fn put(&self, actor: &Actor, body: Value, source: Option<String>) -> Result<Value, EngineError> {
         let update: Update = Invalid::deserialize(body)?;
         let stored = self.stored(&actor.tenant).await?;
         let previous = stored.as_ref().map(|(_, settings)| settings.clone()).unwrap_or_default();
@@ -228,17 +231,18 @@ impl SmtpSettings {
             config,
             smtp_settings: Some(serde_json::to_value(&settings).expect("settings serialize")),
         };
-        match &stored {
+        let saved = match &stored {
             Some((existing, _)) => self.providers.update(actor, existing, entry).await?,
             None => self.providers.insert(actor, entry).await?,
         };
-        Ok((view(&settings, true), changes))
+        self.providers.audit(actor, "smtp_settings.update", &saved.id, changes, source).await?;
+        Ok(view(&settings, true))
     }
 
     /// Connects with the requested settings and sends a test message; records the outcome
     /// when they are the stored settings. Bad input and internal hosts are errors; a server
     /// that cannot be reached or refuses is a `success: false` outcome.
-    pub async fn test(&self, actor: &Actor, body: Value) -> Result<TestOutcome, EngineError> {
+    pub async fn test(&self, actor: &Actor, body: Value, source: Option<String>) -> Result<TestOutcome, EngineError> {
         let request: TestRequest = Invalid::deserialize(body)?;
         let stored = self.stored(&actor.tenant).await?;
         let base = stored.as_ref().map(|(_, settings)| settings.clone()).unwrap_or_default();
@@ -300,7 +304,12 @@ impl SmtpSettings {
             let mut updated = entry.entry.clone();
             updated.smtp_settings = Some(serde_json::to_value(&verified).expect("settings serialize"));
             match self.providers.update(actor, &entry, updated).await {
-                Ok(_) | Err(EngineError::Contended(_)) => {}
+                Ok(saved) => {
+                    let changes =
+                        json!({"is_verified": verified.is_verified, "last_verified_at": verified.last_verified_at.map(format_timestamp)});
+                    self.providers.audit(actor, "smtp_settings.verify", &saved.id, changes, source).await?;
+                }
+                Err(EngineError::Contended(_)) => {}
                 Err(other) => return Err(other),
             }
         }

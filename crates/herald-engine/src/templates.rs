@@ -43,8 +43,9 @@ impl Previews {
             }
         }
         let clinic = crate::lookups::tenant_variables(&self.store, tenant).await?;
-        let locale = body.get("locale").and_then(Value::as_str).unwrap_or(&self.default_locale).to_string();
-        let (template, chosen) = stored.localized(&[&locale, &self.default_locale]);
+        let tenant_locale = clinic.get("defaultLocale").and_then(Value::as_str).unwrap_or(&self.default_locale);
+        let locale = body.get("locale").and_then(Value::as_str).unwrap_or(tenant_locale).to_string();
+        let (template, chosen) = stored.localized(&[&locale, tenant_locale, &self.default_locale]);
         let input = RenderInput { data, user, tenant: clinic, now: self.clock.now(), locale };
         let rendered: Vec<Value> = render::preview(&template, &input)
             .into_iter()

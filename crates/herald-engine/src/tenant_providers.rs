@@ -18,11 +18,15 @@
 //! string field called `host`, `url`, `endpoint` or ending in `_url`, at any depth of the
 //! settings, whatever the provider type.
 //!
+//! Every change is recorded in the audit trail (`providers.create|update|delete`, target
+//! `providers/<id>`), with the entry as responses show it: secrets as `"set"`.
+//!
 //! The entry named [`SMTP_SETTINGS`] belongs to seed 05's SMTP settings API: this API lists
 //! and deletes it (deleting returns the tenant to the global settings) but refuses to change
 //! it, so the two views never disagree.
 
 use crate::EngineError;
+use crate::audit::{self, AuditEntry};
 use crate::documents::Actor;
 use crate::lookups::READ_LIMIT;
 use crate::public_host::ensure_public;
@@ -93,6 +97,15 @@ impl StoredEntry {
         self.entry.config.get("type").and_then(Value::as_str).unwrap_or_default()
     }
 
+    /// What the audit trail keeps of the entry: the admin API's view without its times.
+    fn audit_json(&self) -> Value {
+        let mut out = self.to_json();
+        if let Value::Object(map) = &mut out {
+            map.retain(|key, _| !matches!(key.as_str(), "createdAt" | "updatedAt"));
+        }
+        out
+    }
+
     /// The entry as the admin API shows it: every stored secret as `"set"`.
     pub fn to_json(&self) -> Value {
         let mut out = json!({
@@ -160,18 +173,28 @@ impl TenantProviders {
         document.and_then(StoredEntry::from_document).filter(|e| e.entry.channel == channel).ok_or(EngineError::NotFound("provider"))
     }
 
-    /// Creates an entry on `channel` from a client body.
-    pub async fn create(&self, actor: &Actor, channel: Channel, body: Value) -> Result<StoredEntry, EngineError> {
+    /// Creates an entry on `channel` from a client body; `source` is where the request came
+    /// from, for the audit trail.
+    pub async fn create(&self, actor: &Actor, channel: Channel, body: Value, source: Option<String>) -> Result<StoredEntry, EngineError> {
         let input: EntryInput = Invalid::deserialize(body)?;
         check_name(&input.name)?;
         let config = self.sealed_config(channel, input.config, None).await?;
         let entry =
             ProviderEntry { name: input.name, channel, priority: input.priority, enabled: input.enabled, config, smtp_settings: None };
-        self.insert(actor, entry).await
+        let created = self.insert(actor, entry).await?;
+        self.audit(actor, "providers.create", &created.id, created.audit_json(), source).await?;
+        Ok(created)
     }
 
     /// Replaces an entry of `channel` with a client body (secrets left out are kept).
-    pub async fn replace(&self, actor: &Actor, channel: Channel, id: &str, body: Value) -> Result<StoredEntry, EngineError> {
+    pub async fn replace(
+        &self,
+        actor: &Actor,
+        channel: Channel,
+        id: &str,
+        body: Value,
+        source: Option<String>,
+    ) -> Result<StoredEntry, EngineError> {
         let stored = self.get(&actor.tenant, channel, id).await?;
         if stored.entry.name == SMTP_SETTINGS {
             return Err(EngineError::Unprocessable(format!(
@@ -183,16 +206,39 @@ impl TenantProviders {
         let config = self.sealed_config(channel, input.config, Some(&stored.entry.config)).await?;
         let entry =
             ProviderEntry { name: input.name, channel, priority: input.priority, enabled: input.enabled, config, smtp_settings: None };
-        self.update(actor, &stored, entry).await
+        let replaced = self.update(actor, &stored, entry).await?;
+        self.audit(actor, "providers.update", &replaced.id, replaced.audit_json(), source).await?;
+        Ok(replaced)
     }
 
     /// Deletes an entry of `channel`.
-    pub async fn delete(&self, tenant: &str, channel: Channel, id: &str) -> Result<StoredEntry, EngineError> {
-        let stored = self.get(tenant, channel, id).await?;
-        if !self.store.delete_document(Collection::Providers, tenant, &stored.id).await? {
+    pub async fn delete(&self, actor: &Actor, channel: Channel, id: &str, source: Option<String>) -> Result<(), EngineError> {
+        let stored = self.get(&actor.tenant, channel, id).await?;
+        if !self.store.delete_document(Collection::Providers, &actor.tenant, &stored.id).await? {
             return Err(EngineError::NotFound("provider"));
         }
-        Ok(stored)
+        let changes = json!({"name": stored.entry.name, "channel": stored.entry.channel});
+        self.audit(actor, "providers.delete", &stored.id, changes, source).await
+    }
+
+    /// Records a change to the entry `id` in the tenant's audit trail.
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        id: &str,
+        changes: Value,
+        source: Option<String>,
+    ) -> Result<(), EngineError> {
+        let entry = AuditEntry {
+            tenant: actor.tenant.clone(),
+            actor: actor.id.clone(),
+            action: action.to_string(),
+            target: format!("providers/{id}"),
+            changes,
+            source,
+        };
+        audit::record(&self.store, &self.clock, entry).await
     }
 
     /// The tenant's entry named `name`, if there is one.

@@ -265,7 +265,7 @@ impl App {
         let deliveries = self.job_poll.map(|poll| tokio::spawn(self.dispatcher.run(poll, self.shutdown.clone())));
         let health = self.health_interval.map(|every| tokio::spawn(self.provider_health.run(every, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(service))
+        axum::serve(self.listener, ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await?;
         if let Some(consumer) = consumer {

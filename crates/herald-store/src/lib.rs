@@ -13,7 +13,10 @@ mod sql;
 mod sqlite;
 
 pub use postgres::PostgresStore;
-pub use records::{ApiKeyRecord, Committed, Dedup, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome, TenantRecord, Upserted};
+pub use records::{
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome,
+    LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome, TenantRecord, Upserted,
+};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -66,6 +69,14 @@ pub trait Store: Send + Sync + 'static {
     async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError>;
     /// Every tenant, oldest first.
     async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+    /// Replaces a tenant's name, time zone and contact profile; false when there is no such
+    /// tenant.
+    async fn update_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError>;
+
+    /// Appends an entry to the tenant's audit trail (its `seq` is assigned here).
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError>;
+    /// The tenant's audit entries a query selects, newest first.
+    async fn list_audit(&self, tenant: &str, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Stores a new API key (its hash only).
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
@@ -151,6 +162,13 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError>;
     /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.
     async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError>;
+    /// Applies a provider's report to the message it took, found in any tenant by service and
+    /// provider message id: its status, `history` and (for failures) `error` change, with its
+    /// message-log row, if the report moves it forward. `None` when no message has that id.
+    async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError>;
+    /// The tenant's message log entries a query selects, newest first, and how many match in
+    /// all.
+    async fn list_message_log(&self, tenant: &str, query: &MessageLogQuery) -> Result<(Vec<MessageLogEntry>, u64), StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
@@ -164,17 +182,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
-/// The table that holds a collection.
+/// The table that holds a collection: its name.
 fn table(collection: Collection) -> &'static str {
-    match collection {
-        Collection::Users => "users",
-        Collection::Templates => "templates",
-        Collection::NotificationSettings => "notification_settings",
-        Collection::EventSettings => "event_settings",
-        Collection::Events => "events",
-        Collection::Notifications => "notifications",
-        Collection::Providers => "tenant_providers",
-    }
+    collection.name()
 }
 
 /// The value of the collection's unique field in `document`, if it has one.

@@ -5,9 +5,13 @@
 use herald_core::access::Role;
 use herald_core::document::Document;
 use herald_core::job::{Job, JobKind, JobStatus};
+use herald_core::notification::MessageStatus;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
-use herald_store::{ApiKeyRecord, Committed, Dedup, EventCommit, JobOutcome, Store, StoreError, TenantRecord, Upserted};
+use herald_store::{
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, JobOutcome, LogDetails,
+    MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
+};
 use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;
 use libtest_mimic::Arguments;
@@ -27,6 +31,8 @@ macro_rules! cases {
 const CASES: &[(&str, Case)] = cases![
     migrations_are_idempotent,
     tenants_are_unique_and_listed,
+    tenant_profiles_are_updated,
+    the_audit_trail_is_appended_and_listed_newest_first,
     api_keys_are_found_by_hash_listed_and_revoked,
     documents_round_trip,
     unique_fields_conflict_within_a_tenant_only,
@@ -44,6 +50,7 @@ const CASES: &[(&str, Case)] = cases![
     replace_checks_the_revision,
     upsert_inserts_then_updates_by_unique_field,
     event_commits_write_everything_together,
+    the_message_log_follows_commits_deliveries_and_reports,
     duplicate_events_within_the_window_write_nothing,
     failed_event_commits_write_nothing,
     concurrent_commits_share_transactions_without_mixing_outcomes,
@@ -73,7 +80,7 @@ async fn open(url: &str) -> Arc<dyn Store> {
     let store = herald_store::connect(url).await.expect("the store opens");
     store.migrate().await.expect("migrations apply");
     for slug in ["clinic-a", "clinic-b"] {
-        store.create_tenant(&TenantRecord { slug: slug.into(), name: slug.into(), time_zone: None, created_at: now() }).await.unwrap();
+        store.create_tenant(&TenantRecord { slug: slug.into(), name: slug.into(), created_at: now(), ..Default::default() }).await.unwrap();
     }
     store
 }
@@ -116,12 +123,59 @@ async fn migrations_are_idempotent(store: Arc<dyn Store>) {
 }
 
 async fn tenants_are_unique_and_listed(store: Arc<dyn Store>) {
-    let again = TenantRecord { slug: "clinic-a".into(), name: "Again".into(), time_zone: Some("Europe/Rome".into()), created_at: now() };
+    let again = TenantRecord {
+        slug: "clinic-a".into(),
+        name: "Again".into(),
+        time_zone: Some("Europe/Rome".into()),
+        created_at: now(),
+        ..Default::default()
+    };
     assert!(matches!(store.create_tenant(&again).await, Err(StoreError::Conflict { field: "slug" })));
     assert_eq!(store.find_tenant("clinic-b").await.unwrap().unwrap().name, "clinic-b");
     assert!(store.find_tenant("nobody").await.unwrap().is_none());
     let slugs: Vec<_> = store.list_tenants().await.unwrap().into_iter().map(|t| t.slug).collect();
     assert_eq!(slugs, ["clinic-a", "clinic-b"]);
+}
+
+async fn tenant_profiles_are_updated(store: Arc<dyn Store>) {
+    let mut tenant = store.find_tenant("clinic-a").await.unwrap().unwrap();
+    tenant.name = "Clinica A".into();
+    tenant.phone = Some("+390612345678".into());
+    tenant.email = Some("desk@clinic-a.example".into());
+    tenant.default_locale = Some("it".into());
+    assert!(store.update_tenant(&tenant).await.unwrap());
+    assert_eq!(store.find_tenant("clinic-a").await.unwrap().unwrap(), tenant);
+    assert_eq!(store.find_tenant("clinic-b").await.unwrap().unwrap().phone, None);
+    tenant.slug = "nobody".into();
+    assert!(!store.update_tenant(&tenant).await.unwrap());
+}
+
+async fn the_audit_trail_is_appended_and_listed_newest_first(store: Arc<dyn Store>) {
+    let entry = |n: i64, tenant: &str, action: &str| AuditRecord {
+        seq: 0,
+        id: format!("a{n}-{tenant}"),
+        tenant: tenant.into(),
+        at: at(n * 1000),
+        actor: "apikey:k1".into(),
+        action: action.into(),
+        target: format!("templates/t{n}"),
+        changes: json!({"n": n}),
+        source: Some("127.0.0.1".into()),
+    };
+    for (n, action) in [(1, "templates.create"), (2, "templates.update"), (3, "templates.update")] {
+        store.append_audit(&entry(n, "clinic-a", action)).await.unwrap();
+    }
+    store.append_audit(&entry(4, "clinic-b", "templates.create")).await.unwrap();
+    let all = store.list_audit("clinic-a", &AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a3-clinic-a", "a2-clinic-a", "a1-clinic-a"]);
+    assert_eq!(all[2], AuditRecord { seq: all[2].seq, ..entry(1, "clinic-a", "templates.create") });
+    let updates = AuditQuery { action: Some("templates.update".into()), limit: 1, ..AuditQuery::default() };
+    let first_page = store.list_audit("clinic-a", &updates).await.unwrap();
+    assert_eq!(first_page.len(), 1);
+    let next = AuditQuery { before_seq: Some(first_page[0].seq), ..updates };
+    assert_eq!(store.list_audit("clinic-a", &next).await.unwrap()[0].id, "a2-clinic-a");
+    let window = AuditQuery { since: Some(at(2000)), until: Some(at(3000)), limit: 10, ..AuditQuery::default() };
+    assert_eq!(store.list_audit("clinic-a", &window).await.unwrap().len(), 1);
 }
 
 async fn api_keys_are_found_by_hash_listed_and_revoked(store: Arc<dyn Store>) {
@@ -373,6 +427,88 @@ fn dedup(event_id: &str, received_ms: i64, response: Value) -> Dedup {
         received_at: Timestamp::from_millisecond(received_ms).unwrap(),
         window_start: Timestamp::from_millisecond(received_ms - 300_000).unwrap(),
     }
+}
+
+async fn the_message_log_follows_commits_deliveries_and_reports(store: Arc<dyn Store>) {
+    let notification = json!({
+        "event": {"_id": id(1), "id": "ev-1", "name": "E"},
+        "recipient": "u1",
+        "messages": [
+            {"status": "queued", "channel": "email", "templateName": "t"},
+            {"status": "skipped", "channel": "sms", "templateName": "t", "reason": "no phone number"},
+        ],
+    });
+    let commit = EventCommit { notifications: vec![doc(&id(2), notification)], ..EventCommit::default() };
+    store.commit_event("clinic-a", commit).await.unwrap();
+    let all = MessageLogQuery { limit: 10, ..MessageLogQuery::default() };
+    let (entries, total) = store.list_message_log("clinic-a", &all).await.unwrap();
+    assert_eq!(total, 2);
+    let summary: Vec<_> = entries.iter().map(|e| (e.message_index, e.channel.as_str(), e.status.as_str(), e.reason.as_deref())).collect();
+    assert_eq!(summary, [(0, "email", "queued", None), (1, "sms", "skipped", Some("no phone number"))]);
+    assert_eq!(
+        (entries[0].recipient.as_deref(), entries[0].event_name.as_deref(), entries[0].event_id.as_deref()),
+        (Some("u1"), Some("E"), Some("ev-1"))
+    );
+
+    let sent = json!({"status": "SUCCESS", "channel": "email", "templateName": "t", "service": "smtp", "providerMessageId": "pm-1",
+        "history": [{"status": "SUCCESS", "at": "1970-01-01T00:00:01Z"}]});
+    let log = LogDetails {
+        address: Some("ada@example.org".into()),
+        subject: Some("Hello".into()),
+        triggered_by: "apikey:k1".into(),
+        ..LogDetails::default()
+    };
+    let update = DeliveryUpdate {
+        notification_id: id(2),
+        message_index: 0,
+        message: sent,
+        failure: None,
+        stand_in: None,
+        job: None,
+        log,
+        at: at(1_000),
+    };
+    store.record_delivery("clinic-a", update).await.unwrap();
+    let sent_only = MessageLogQuery { statuses: vec!["SUCCESS".into()], ..all.clone() };
+    let (entries, total) = store.list_message_log("clinic-a", &sent_only).await.unwrap();
+    assert_eq!(total, 1);
+    let entry = &entries[0];
+    assert_eq!(
+        (entry.address.as_deref(), entry.subject.as_deref(), entry.service.as_deref()),
+        (Some("ada@example.org"), Some("Hello"), Some("smtp"))
+    );
+    assert_eq!(
+        (entry.provider_message_id.as_deref(), entry.sent_at, entry.recipient.as_deref()),
+        (Some("pm-1"), Some(at(1_000)), Some("u1"))
+    );
+
+    let report = |service: &str, pm: &str, status: MessageStatus, ms: i64| DeliveryReport {
+        service: service.into(),
+        provider_message_id: pm.into(),
+        status,
+        detail: None,
+        at: at(ms),
+    };
+    let delivered =
+        store.record_report(report("smtp", "pm-1", MessageStatus::Delivered, 2_000)).await.unwrap().expect("the message is found");
+    assert_eq!(
+        (delivered.tenant.as_str(), delivered.notification_id.as_str(), delivered.message_index, delivered.applied),
+        ("clinic-a", id(2).as_str(), 0, true)
+    );
+    let stored = store.get_document(Collection::Notifications, "clinic-a", &id(2)).await.unwrap().unwrap();
+    assert_eq!(stored.body["messages"][0]["status"], "delivered");
+    assert_eq!(stored.body["messages"][0]["history"][1], json!({"status": "delivered", "at": "1970-01-01T00:00:02.000Z"}));
+    assert!(
+        !store.record_report(report("smtp", "pm-1", MessageStatus::Delivered, 3_000)).await.unwrap().unwrap().applied,
+        "a repeat changes nothing"
+    );
+    assert!(!store.record_report(report("smtp", "pm-1", MessageStatus::Bounced, 3_000)).await.unwrap().unwrap().applied, "nor a step back");
+    assert!(store.record_report(report("smtp", "pm-1", MessageStatus::Read, 4_000)).await.unwrap().unwrap().applied);
+    assert_eq!(store.record_report(report("smtp", "pm-2", MessageStatus::Delivered, 4_000)).await.unwrap(), None, "unknown id");
+    assert_eq!(store.record_report(report("ses", "pm-1", MessageStatus::Delivered, 4_000)).await.unwrap(), None, "another provider's id");
+    let read = MessageLogQuery { statuses: vec!["read".into()], ..all.clone() };
+    assert_eq!(store.list_message_log("clinic-a", &read).await.unwrap().1, 1, "the log follows the report");
+    assert_eq!(store.list_message_log("clinic-b", &all).await.unwrap().1, 0, "tenants see their own log only");
 }
 
 async fn event_commits_write_everything_together(store: Arc<dyn Store>) {

@@ -30,6 +30,19 @@ pub enum Collection {
 }
 
 impl Collection {
+    /// The collection's name as routes and the audit trail spell it (`notification_settings`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Collection::Users => "users",
+            Collection::Templates => "templates",
+            Collection::NotificationSettings => "notification_settings",
+            Collection::EventSettings => "event_settings",
+            Collection::Events => "events",
+            Collection::Notifications => "notifications",
+            Collection::Providers => "tenant_providers",
+        }
+    }
+
     /// The body field whose value must be unique within a tenant, if any.
     pub fn unique_field(self) -> Option<&'static str> {
         match self {
@@ -80,7 +93,7 @@ fn require_non_blank(field: &str, value: &str) -> Result<(), Invalid> {
 
 /// Whether `tag` looks like a BCP 47 language tag (`en`, `it-IT`, `de_CH`): parts of 1 to 8
 /// letters or digits joined by `-` or `_`, at most 35 characters.
-fn is_language_tag(tag: &str) -> bool {
+pub fn is_language_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 35
         && tag.split(['-', '_']).all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()))

@@ -30,9 +30,11 @@ use herald_core::document::to_body;
 use herald_core::id::new_document_id;
 use herald_core::job::{ClaimedJob, Job, JobKind};
 use herald_core::notification::{Attempt, AttemptOutcome, Failure, Message, MessageStatus, Notification};
+use herald_core::render::Content;
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
-use herald_store::{DeliveryUpdate, JobOutcome, Store};
+use herald_core::resources::user::User;
+use herald_store::{DeliveryUpdate, JobOutcome, LogDetails, Store};
 use jiff::SignedDuration;
 use providers::Providers;
 use rate_limits::{RateLimitConfig, RateLimits};
@@ -145,11 +147,35 @@ impl Dispatcher {
     }
 }
 
-/// The message a delivery job is for: its notification and its index there.
+/// The address a message on `channel` goes to, as the message log records it.
+fn address(channel: Channel, user: &User) -> Option<String> {
+    match channel {
+        Channel::Email => user.email_address.as_ref().map(ToString::to_string),
+        Channel::Sms | Channel::Voice | Channel::Whatsapp => user.phone_number.as_ref().map(ToString::to_string),
+        Channel::Push => {
+            let devices = user.device_tokens.len() + usize::from(user.device_token.is_some());
+            (devices > 0).then(|| format!("{devices} device(s)"))
+        }
+        Channel::InApp | Channel::Webhook => None,
+    }
+}
+
+/// The subject of an email or the title of a push, as the message log records it.
+fn subject(content: &Content) -> Option<String> {
+    match content {
+        Content::Email { subject, .. } => Some(subject.clone()),
+        Content::Push { title, .. } => title.clone(),
+        _ => None,
+    }
+}
+
+/// The message a delivery job is for: its notification, its index there, and what the
+/// message log keeps of it.
 struct Slot<'a> {
     job_id: &'a str,
     notification_id: &'a str,
     index: usize,
+    log: LogDetails,
 }
 
 impl Slot<'_> {
@@ -162,6 +188,7 @@ impl Slot<'_> {
             failure: None,
             stand_in: None,
             job: job.map(|outcome| (self.job_id.to_string(), outcome)),
+            log: self.log.clone(),
             at,
         }
     }
@@ -176,9 +203,18 @@ impl Inner {
         else {
             return Ok(settle(JobOutcome::Failed("the delivery job is malformed".into())).await?);
         };
-        let slot = Slot { job_id: &job.id, notification_id, index: usize::try_from(index).unwrap_or(usize::MAX) };
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
         let document = self.store.get_document(Collection::Notifications, &tenant, notification_id).await?;
+        let triggered_by = document.as_ref().map(|d| d.creator_id.clone()).unwrap_or_default();
         let notification = document.and_then(|d| serde_json::from_value::<Notification>(Value::Object(d.body)).ok());
+        let log = LogDetails {
+            recipient: notification.as_ref().and_then(|n| n.recipient.clone()),
+            event_id: notification.as_ref().map(|n| n.event.id.clone()),
+            event_name: notification.as_ref().map(|n| n.event.name.clone()),
+            triggered_by,
+            ..LogDetails::default()
+        };
+        let mut slot = Slot { job_id: &job.id, notification_id, index, log };
         let Some((notification, mut message)) = notification.and_then(|n| n.messages.get(slot.index).cloned().map(|m| (n, m))) else {
             return Ok(settle(JobOutcome::Failed("the message is gone".into())).await?);
         };
@@ -191,7 +227,11 @@ impl Inner {
         }
         let key = format!("{notification_id}.{}", slot.index);
         let (outgoing, recipient) = match self.prepare(&tenant, &notification, &message, &key).await? {
-            Ok(prepared) => prepared,
+            Ok(prepared) => {
+                slot.log.address = address(message.channel, &prepared.1);
+                slot.log.subject = prepared.0.content.as_ref().and_then(subject);
+                prepared
+            }
             Err((Refused(reason), recipient)) => {
                 let record = self.fail(&slot, &mut message, &notification, recipient.as_ref(), reason);
                 return Ok(self.store.record_delivery(&tenant, record).await?);
@@ -276,7 +316,7 @@ impl Inner {
         slot: &Slot<'_>,
         message: &mut Message,
         notification: &Notification,
-        recipient: Option<&herald_core::resources::user::User>,
+        recipient: Option<&User>,
         reason: String,
     ) -> DeliveryUpdate {
         let at = self.clock.now();

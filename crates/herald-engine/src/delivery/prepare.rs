@@ -2,8 +2,8 @@
 //! content rendered from the template (or the send's inline title and body) with the event's
 //! payload as `data`, the recipient as `user` and the tenant's own variables as `tenant`. The
 //! template is found by name (the tenant's, the system's, the template folder's) and its
-//! variant follows the recipient's locale, else the configured default. Webhooks carry the
-//! event instead of rendered content.
+//! variant follows the recipient's locale, else the tenant's default, else the configured
+//! default. Webhooks carry the event instead of rendered content.
 
 use super::{Inner, Refused};
 use crate::EngineError;
@@ -80,9 +80,11 @@ impl Inner {
                 None => return Ok(Err(format!("the template {} does not exist", message.template_name))),
             },
         };
-        let preferred: Vec<&str> = user.locale.iter().map(String::as_str).chain([self.default_locale.as_str()]).collect();
-        let (template, chosen) = template.localized(&preferred);
         let clinic = crate::lookups::tenant_variables(&self.store, tenant).await?;
+        let tenant_locale = clinic.get("defaultLocale").and_then(Value::as_str);
+        let preferred: Vec<&str> =
+            user.locale.iter().map(String::as_str).chain(tenant_locale).chain([self.default_locale.as_str()]).collect();
+        let (template, chosen) = template.localized(&preferred);
         let input = RenderInput {
             data: Value::Object(notification.event.payload.clone()),
             user: serde_json::to_value(user).expect("users serialize"),

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use herald_core::access::Permission;
 use herald_core::resources::Collection;
 use herald_engine::access::ServiceCaller;
+use herald_engine::audit::AuditEntry;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -67,15 +68,43 @@ pub(crate) async fn count(
     Ok(Json(state.documents().count(collection, &caller.tenant, query.iter()).await?))
 }
 
+/// Records a change to a configuration collection (templates, notification and event
+/// settings) in the audit trail; the recipients directory is data, not configuration, and is
+/// not recorded there.
+async fn audit(
+    state: &AppState,
+    caller: &ServiceCaller,
+    collection: Collection,
+    verb: &str,
+    id: &str,
+    changes: Value,
+    source: Option<String>,
+) -> Result<(), ApiError> {
+    if !matches!(collection, Collection::Templates | Collection::NotificationSettings | Collection::EventSettings) {
+        return Ok(());
+    }
+    let entry = AuditEntry {
+        tenant: caller.tenant.clone(),
+        actor: caller.actor().id,
+        action: format!("{}.{verb}", collection.name()),
+        target: format!("{}/{id}", collection.name()),
+        changes,
+        source,
+    };
+    Ok(herald_engine::audit::record(state.store(), state.clock(), entry).await?)
+}
+
 pub(crate) async fn create(
     state: &AppState,
     caller: &ServiceCaller,
     collection: Collection,
     permission: Permission,
     body: Value,
+    source: Option<String>,
 ) -> Result<Json<Created>, ApiError> {
     require(caller, permission)?;
-    let document = state.documents().create(collection, &caller.actor(), body).await?;
+    let document = state.documents().create(collection, &caller.actor(), body.clone()).await?;
+    audit(state, caller, collection, "create", &document.id, body, source).await?;
     Ok(Json(Created { id: document.id }))
 }
 
@@ -97,9 +126,12 @@ pub(crate) async fn patch(
     permission: Permission,
     id: &str,
     body: &Value,
+    source: Option<String>,
 ) -> Result<Json<Value>, ApiError> {
     require(caller, permission)?;
-    Ok(Json(state.documents().patch(collection, &caller.actor(), id, body).await?.to_json()))
+    let document = state.documents().patch(collection, &caller.actor(), id, body).await?;
+    audit(state, caller, collection, "update", id, body.clone(), source).await?;
+    Ok(Json(document.to_json()))
 }
 
 pub(crate) async fn delete(
@@ -108,9 +140,11 @@ pub(crate) async fn delete(
     collection: Collection,
     permission: Permission,
     id: &str,
+    source: Option<String>,
 ) -> Result<StatusCode, ApiError> {
     require(caller, permission)?;
     state.documents().delete(collection, &caller.tenant, id).await?;
+    audit(state, caller, collection, "delete", id, Value::Object(Default::default()), source).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,7 +200,7 @@ macro_rules! crud_resource {
     (tag = $tag:tt, collection = $collection:expr, schema = $schema:ty, read = $read:expr, write = $write:expr,
      list = $list:tt, count = $count:tt, item = $item:tt) => {
         crud_reads!(tag = $tag, collection = $collection, read = $read, list = $list, count = $count, item = $item);
-        use crate::extract::JsonBody;
+        use crate::extract::{JsonBody, RequestSource};
         use crate::routes::crud::Created;
         use axum::http::StatusCode;
 
@@ -176,8 +210,8 @@ macro_rules! crud_resource {
             (status = 400, description = "Invalid document; the message names the field", body = ErrorBody),
             (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
             (status = 409, description = "A unique field is taken", body = ErrorBody), (status = 413, body = ErrorBody)))]
-        async fn create(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Created>, ApiError> {
-            crud::create(&state, &caller, $collection, $write, body).await
+        async fn create(State(state): State<AppState>, caller: ServiceCaller, RequestSource(source): RequestSource, JsonBody(body): JsonBody) -> Result<Json<Created>, ApiError> {
+            crud::create(&state, &caller, $collection, $write, body, source).await
         }
 
         /// Updates a document with `$set`, `$unset`, `$push`, `$pull`, `$addToSet` (a plain
@@ -186,16 +220,16 @@ macro_rules! crud_resource {
             (status = 200, description = "The updated document", body = Object),
             (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
             (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-        async fn patch(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
-            crud::patch(&state, &caller, $collection, $write, &id, &body).await
+        async fn patch(State(state): State<AppState>, caller: ServiceCaller, RequestSource(source): RequestSource, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+            crud::patch(&state, &caller, $collection, $write, &id, &body, source).await
         }
 
         /// Deletes a document (CRUD `DELETE /:id`).
         #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path, description = "The document's _id")), security(("apiKey" = [])), responses(
             (status = 204, description = "Deleted"),
             (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        async fn delete(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-            crud::delete(&state, &caller, $collection, $write, &id).await
+        async fn delete(State(state): State<AppState>, caller: ServiceCaller, RequestSource(source): RequestSource, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+            crud::delete(&state, &caller, $collection, $write, &id, source).await
         }
 
         /// The collection's CRUD routes.

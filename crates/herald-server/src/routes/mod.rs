@@ -1,11 +1,13 @@
 //! The HTTP faces. Each file is one resource or concern; handlers only translate between HTTP
 //! and the engine.
 
+mod audit;
 #[macro_use]
 mod crud;
 mod event_settings;
 mod events;
 mod health;
+mod message_log;
 mod notification_events;
 mod notification_settings;
 mod notifications;
@@ -14,6 +16,7 @@ mod providers;
 mod saga;
 mod smtp_settings;
 mod templates;
+mod tenant;
 mod timers;
 mod user_settings;
 mod users;
@@ -36,6 +39,9 @@ pub(crate) fn api(bulk_body_limit: usize) -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(user_settings::router())
         .merge(timers::router())
+        .merge(tenant::router())
+        .merge(audit::router())
+        .merge(message_log::router())
         .merge(providers::router())
         .merge(smtp_settings::router())
         .merge(health::router())

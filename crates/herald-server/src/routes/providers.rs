@@ -6,7 +6,7 @@
 
 use crate::auth::require;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, RequestSource};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -50,10 +50,11 @@ async fn create(
     State(state): State<AppState>,
     caller: ServiceCaller,
     Path(name): Path<String>,
+    RequestSource(source): RequestSource,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     require(&caller, Permission::Admin)?;
-    let created = state.tenant_providers().create(&caller.actor(), channel(&name)?, body).await?;
+    let created = state.tenant_providers().create(&caller.actor(), channel(&name)?, body, source).await?;
     Ok((StatusCode::CREATED, Json(created.to_json())))
 }
 
@@ -80,10 +81,11 @@ async fn replace(
     State(state): State<AppState>,
     caller: ServiceCaller,
     Path((name, id)): Path<(String, String)>,
+    RequestSource(source): RequestSource,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::Admin)?;
-    let replaced = state.tenant_providers().replace(&caller.actor(), channel(&name)?, &id, body).await?;
+    let replaced = state.tenant_providers().replace(&caller.actor(), channel(&name)?, &id, body, source).await?;
     Ok(Json(replaced.to_json()))
 }
 
@@ -94,9 +96,10 @@ async fn delete(
     State(state): State<AppState>,
     caller: ServiceCaller,
     Path((name, id)): Path<(String, String)>,
+    RequestSource(source): RequestSource,
 ) -> Result<StatusCode, ApiError> {
     require(&caller, Permission::Admin)?;
-    state.tenant_providers().delete(&caller.tenant, channel(&name)?, &id).await?;
+    state.tenant_providers().delete(&caller.actor(), channel(&name)?, &id, source).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

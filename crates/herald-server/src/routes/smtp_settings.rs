@@ -5,7 +5,7 @@
 
 use crate::auth::require;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, RequestSource};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -30,10 +30,14 @@ async fn get(State(state): State<AppState>, caller: ServiceCaller) -> Result<Jso
 #[utoipa::path(put, path = "/api/v1/notifications/smtp-settings", tag = "smtp-settings", request_body = Object, security(("apiKey" = [])), responses(
     (status = 200, description = "The settings", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 409, description = "Changed concurrently; retry", body = ErrorBody)))]
-async fn put(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+async fn put(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    RequestSource(source): RequestSource,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::SettingsWrite)?;
-    let (view, _changes) = state.smtp_settings().put(&caller.actor(), body).await?;
-    Ok(Json(view))
+    Ok(Json(state.smtp_settings().put(&caller.actor(), body, source).await?))
 }
 
 /// Connects with the given settings (the stored ones where left out) and sends a test
@@ -42,9 +46,14 @@ async fn put(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body
 #[utoipa::path(post, path = "/api/v1/notifications/smtp-settings/test", tag = "smtp-settings", request_body = Object, security(("apiKey" = [])), responses(
     (status = 200, description = "What the test found", body = Object), (status = 400, description = "Bad input, or a host that resolves to an internal address", body = ErrorBody),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn test(State(state): State<AppState>, caller: ServiceCaller, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+async fn test(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    RequestSource(source): RequestSource,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::SettingsWrite)?;
-    let outcome = state.smtp_settings().test(&caller.actor(), body).await?;
+    let outcome = state.smtp_settings().test(&caller.actor(), body, source).await?;
     Ok(Json(json!({"success": outcome.success, "message": outcome.message, "provider": "smtp"})))
 }
 

@@ -2,12 +2,14 @@
 //! clock and a real HTTP client. Every test runs against SQLite, and against PostgreSQL when
 //! `HERALD_TEST_POSTGRES_URL` is set (otherwise the postgres:: tests are listed as ignored).
 
+mod audit;
 mod bad_input;
 mod catalogue;
 mod crud;
 mod delivery;
 mod events;
 mod isolation;
+mod message_log;
 mod operations;
 mod providers;
 mod saga;
@@ -35,6 +37,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     send::CASES,
     saga::CASES,
     delivery::CASES,
+    audit::CASES,
+    message_log::CASES,
     providers::CASES,
     smtp_settings::CASES,
 ];

@@ -55,6 +55,10 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /api/v1/notifications/smtp-settings",
         "PUT /api/v1/notifications/smtp-settings",
         "POST /api/v1/notifications/smtp-settings/test",
+        "GET /api/v1/audit",
+        "GET /api/v1/notifications/logs",
+        "GET /api/v1/tenant",
+        "PATCH /api/v1/tenant",
     ]
     .into_iter()
     .map(String::from)

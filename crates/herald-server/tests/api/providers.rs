@@ -197,6 +197,16 @@ async fn secrets_are_write_only_and_sealed_in_the_database(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let response = call(&app, &node.base, Method::GET, &format!("/api/v1/providers/email/{id}"), &key, None).await;
     assert_error(&response, StatusCode::NOT_FOUND, "provider");
+
+    let (status, trail) = app.get(&format!("/api/v1/audit?target=providers/{id}"), &key).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    let entries = trail["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["providers.delete", "providers.update", "providers.create"], "every change is audited, newest first");
+    assert_eq!((entries[1]["changes"]["config"]["password"].as_str(), entries[1]["changes"]["priority"].as_u64()), (Some("set"), Some(2)));
+    assert!(entries.iter().all(|e| e["actor"].as_str().unwrap().starts_with("apikey:")), "{trail}");
+    let (_, everything) = app.get("/api/v1/audit", &key).await;
+    assert!(!everything.to_string().contains(SMTP_PASSWORD) && !everything.to_string().contains(WEBHOOK_SECRET), "{everything}");
 }
 
 async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {

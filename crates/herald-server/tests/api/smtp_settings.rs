@@ -80,6 +80,15 @@ async fn settings_round_trip_with_a_write_only_password(app: TestApp) {
     for body in [saved, console] {
         assert!(!body.to_string().contains(PASSWORD), "{body}");
     }
+    let (_, trail) = app.get("/api/v1/audit?action=smtp_settings.update", &key).await;
+    let entries = trail["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "every PUT is audited: {trail}");
+    assert_eq!(
+        (entries[0]["changes"]["after"]["provider"].as_str(), entries[0]["changes"]["before"]["has_password"].as_bool()),
+        (Some("console"), Some(false))
+    );
+    assert_eq!(entries[3]["changes"]["before"], Value::Null, "the first PUT created the settings");
+    assert!(!trail.to_string().contains(PASSWORD), "{trail}");
 }
 
 async fn bad_settings_and_missing_permissions_change_nothing(app: TestApp) {
@@ -231,6 +240,8 @@ async fn the_test_endpoint_refuses_internal_hosts_and_verifies_a_good_one(app: T
         (verified["is_verified"].as_bool(), verified["last_verified_at"].as_str()),
         (Some(true), Some(format_timestamp(app.now()).as_str()))
     );
+    let (_, trail) = app.get("/api/v1/audit?action=smtp_settings.verify", &key).await;
+    assert_eq!(trail["entries"][0]["changes"], json!({"is_verified": true, "last_verified_at": format_timestamp(app.now())}), "{trail}");
 
     // Other settings are tested without touching the stored verification.
     let body = json!({"host": "127.0.0.1", "port": closed_port(), "use_tls": false, "from_email": "noreply@clinic-b.example", "to_email": "test@example.com"});

@@ -74,6 +74,15 @@ async fn users_change_and_delete_only_their_own_settings(app: TestApp) {
     assert_error(&app.delete(&format!("/user-notification-settings/{theirs}"), &user).await, StatusCode::NOT_FOUND, "not found");
     assert_eq!(app.delete(&format!("/user-notification-settings/{mine}"), &user).await.0, StatusCode::NO_CONTENT);
     assert_eq!(app.count("notification-settings", &app.admin_key).await, 2, "only their own setting was deleted");
+    let (_, trail) = app.get("/api/v1/audit?actor=user:patient-1", &app.admin_key).await;
+    let recorded: Vec<(&str, &str)> =
+        trail["entries"].as_array().unwrap().iter().map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap())).collect();
+    let target = format!("notification_settings/{mine}");
+    assert_eq!(
+        recorded,
+        [("notification_settings.delete", target.as_str()), ("notification_settings.update", target.as_str())],
+        "only what was done"
+    );
 }
 
 async fn users_see_visible_events_with_supported_and_enabled_channels(app: TestApp) {

@@ -13,6 +13,7 @@ fn path_bind(path: &FieldPath) -> Bind {
 
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
 
     fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
         sql.push("jsonb_set(doc, ")

@@ -35,6 +35,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
             Bind::Null => query.bind(None::<String>),
             Bind::Text(text) => query.bind(text.as_str()),
             Bind::Int(int) => query.bind(*int),
+            Bind::MaybeInt(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
             Bind::Json(value) => query.bind(Json(value)),
             Bind::TextArray(items) => query.bind(items),

@@ -6,6 +6,8 @@ pub(crate) enum Bind {
     Null,
     Text(String),
     Int(i64),
+    /// An integer or a NULL typed as one (PostgreSQL refuses a text NULL in an integer column).
+    MaybeInt(Option<i64>),
     Float(f64),
     Json(Value),
     TextArray(Vec<String>),

@@ -18,6 +18,8 @@ pub(crate) trait Dialect {
     /// What makes a claim skip rows another worker holds (nothing where one writer excludes
     /// the others anyway).
     const SKIP_LOCKED: &'static str;
+    /// What locks a row read for a change (nothing where one writer excludes the others).
+    const FOR_UPDATE: &'static str;
     /// `doc` with element `index` of its top-level array `array` replaced by `value`.
     fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value);
     /// `doc` with `value` appended to its top-level array `array`.

@@ -20,17 +20,37 @@ pub(crate) fn timestamp(ms: i64) -> Result<Timestamp, StoreError> {
 /// Most writes committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 128;
 
-/// What the writer commits: everything an event produced, or a step of a delivery.
+/// What the writer commits: everything an event produced, a step of a delivery, or a
+/// provider's report about a message.
 pub(crate) enum Write {
     Event(crate::EventCommit),
     Delivery(crate::DeliveryUpdate),
+    Report(crate::DeliveryReport),
+}
+
+/// How one write went.
+pub(crate) enum Wrote {
+    /// It was written (an event, a delivery step).
+    Written,
+    /// Its event id is a duplicate: nothing was written.
+    Duplicate,
+    /// A report, and what it did (`None`: no message has its provider id).
+    Reported(Option<crate::ReportOutcome>),
+}
+
+/// What the writer answers.
+pub(crate) enum Reply {
+    /// An event or delivery step.
+    Committed(crate::Committed),
+    /// A report.
+    Reported(Option<crate::ReportOutcome>),
 }
 
 /// A write waiting for the writer, and where to send its outcome.
 pub(crate) struct PendingCommit {
     pub(crate) tenant: String,
     pub(crate) commit: Write,
-    pub(crate) reply: tokio::sync::oneshot::Sender<Result<crate::Committed, StoreError>>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<Reply, StoreError>>,
 }
 
 /// A migrator over embedded `(version, description, sql)` migrations.
@@ -62,6 +82,8 @@ macro_rules! migrations {
             (5, "job leases", include_str!(concat!("../../migrations/", $backend, "/0005_job_leases.sql"))),
             (6, "idempotency keys", include_str!(concat!("../../migrations/", $backend, "/0006_idempotency_keys.sql"))),
             (7, "fair claims", include_str!(concat!("../../migrations/", $backend, "/0007_fair_claims.sql"))),
+            (8, "message log", include_str!(concat!("../../migrations/", $backend, "/0008_message_log.sql"))),
+            (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
             (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
         ]
     };
@@ -77,8 +99,11 @@ macro_rules! sql_store {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order};
-            use crate::sql::store::{MAX_BATCH, PendingCommit, Write};
-            use crate::{Committed, EventCommit};
+            use crate::sql::store::{MAX_BATCH, PendingCommit, Reply, Write, Wrote};
+            use crate::sql::{LogRow, push_log_filter, rows_of, upsert_log_rows};
+            use crate::{DeliveryReport, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome};
+            use herald_core::notification::MessageStatus;
+            use crate::{AuditQuery, AuditRecord, Committed, EventCommit};
             use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
             use crate::{DeliveryUpdate, IdempotencyRecord, JobOutcome};
             use crate::sql::Dialect;
@@ -94,6 +119,8 @@ macro_rules! sql_store {
 
             const DOCUMENT_COLUMNS: &str = "id, doc, created_ms, updated_ms, creator_id, updater_id, revision";
             const JOB_COLUMNS: &str = "id, kind, due_ms, status, payload, attempts";
+            /// Message-log rows per INSERT (19 binds each, well under either backend's limit).
+            const LOG_ROWS_PER_STATEMENT: usize = 500;
 
             fn document(row: &$row) -> Result<Document, StoreError> {
                 let Json(body) = row.try_get("doc")?;
@@ -136,19 +163,23 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Reply, StoreError>>, StoreError> {
                 let mut tx = pool.begin().await?;
                 let mut results = Vec::with_capacity(batch.len());
                 for item in batch {
                     let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
                     match write(&mut savepoint, &item.tenant, &item.commit).await {
-                        Ok(true) => {
+                        Ok(Wrote::Written) => {
                             savepoint.commit().await?;
-                            results.push(Ok(Committed::Written));
+                            results.push(Ok(Reply::Committed(Committed::Written)));
                         }
-                        Ok(false) => {
+                        Ok(Wrote::Reported(outcome)) => {
+                            savepoint.commit().await?;
+                            results.push(Ok(Reply::Reported(outcome)));
+                        }
+                        Ok(Wrote::Duplicate) => {
                             savepoint.rollback().await?;
-                            results.push(Ok(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?)));
+                            results.push(Ok(Reply::Committed(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?))));
                         }
                         Err(error) => {
                             savepoint.rollback().await?;
@@ -160,15 +191,22 @@ macro_rules! sql_store {
                 Ok(results)
             }
 
-            async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Committed, StoreError> {
+            async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Reply, StoreError> {
                 let mut tx = pool.begin().await?;
-                if write(&mut tx, &item.tenant, &item.commit).await? {
-                    tx.commit().await?;
-                    Ok(Committed::Written)
-                } else {
-                    let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
-                    tx.rollback().await?;
-                    Ok(Committed::Duplicate(first))
+                match write(&mut tx, &item.tenant, &item.commit).await? {
+                    Wrote::Written => {
+                        tx.commit().await?;
+                        Ok(Reply::Committed(Committed::Written))
+                    }
+                    Wrote::Reported(outcome) => {
+                        tx.commit().await?;
+                        Ok(Reply::Reported(outcome))
+                    }
+                    Wrote::Duplicate => {
+                        let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
+                        tx.rollback().await?;
+                        Ok(Reply::Committed(Committed::Duplicate(first)))
+                    }
                 }
             }
 
@@ -179,13 +217,72 @@ macro_rules! sql_store {
                 Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
             }
 
-            /// Writes one commit; false (nothing written) when its event id is a duplicate.
-            /// Writes one pending write; false when it is a duplicate event (nothing written).
-            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<bool, StoreError> {
+            /// Writes one pending write.
+            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<Wrote, StoreError> {
                 match commit {
-                    Write::Event(commit) => write_event(conn, tenant, commit).await,
-                    Write::Delivery(update) => write_delivery(conn, tenant, update).await.map(|()| true),
+                    Write::Event(commit) => Ok(if write_event(conn, tenant, commit).await? { Wrote::Written } else { Wrote::Duplicate }),
+                    Write::Delivery(update) => write_delivery(conn, tenant, update).await.map(|()| Wrote::Written),
+                    Write::Report(report) => write_report(conn, report).await.map(Wrote::Reported),
                 }
+            }
+
+            /// Upserts message-log rows, if there are any.
+            async fn write_log(conn: &mut <$db as sqlx::Database>::Connection, rows: &[LogRow<'_>]) -> Result<(), StoreError> {
+                if let Some(sql) = upsert_log_rows(rows) {
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            /// Applies a provider's report (see [`crate::Store::record_report`]).
+            async fn write_report(conn: &mut <$db as sqlx::Database>::Connection, report: &DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {
+                let found = sqlx::query(
+                    "SELECT tenant_id, notification_id, message_index FROM message_log WHERE provider_message_id = $1 AND service = $2 LIMIT 1",
+                )
+                .bind(&report.provider_message_id)
+                .bind(&report.service)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(found) = found else { return Ok(None) };
+                let tenant: String = found.try_get("tenant_id")?;
+                let notification_id: String = found.try_get("notification_id")?;
+                let index: i64 = found.try_get("message_index")?;
+                let message_index = usize::try_from(index).unwrap_or(usize::MAX);
+                let mut outcome = ReportOutcome { tenant, notification_id, message_index, applied: false };
+                let select = format!("SELECT doc FROM notifications WHERE tenant_id = $1 AND id = $2{}", <$dialect as Dialect>::FOR_UPDATE);
+                let row = sqlx::query(&select).bind(&outcome.tenant).bind(&outcome.notification_id).fetch_optional(&mut *conn).await?;
+                let Some(row) = row else { return Ok(Some(outcome)) };
+                let Json(doc): Json<serde_json::Value> = row.try_get("doc")?;
+                let Some(mut message) = doc.get("messages").and_then(|m| m.get(message_index)).cloned() else { return Ok(Some(outcome)) };
+                let current: Option<MessageStatus> = serde_json::from_value(message["status"].clone()).ok();
+                if !current.is_some_and(|status| status.accepts_report(report.status)) {
+                    return Ok(Some(outcome));
+                }
+                message["status"] = serde_json::Value::from(report.status.as_str());
+                let change = serde_json::json!({"status": report.status.as_str(), "at": herald_core::document::format_timestamp(report.at)});
+                match message.get_mut("history").and_then(serde_json::Value::as_array_mut) {
+                    Some(history) => history.push(change),
+                    None => message["history"] = serde_json::Value::Array(vec![change]),
+                }
+                if matches!(report.status, MessageStatus::Failed | MessageStatus::Bounced) {
+                    message["error"] = serde_json::Value::from(report.detail.clone().unwrap_or_else(|| format!("the provider reported it {}", report.status.as_str())));
+                }
+                let mut sql = Sql::new("UPDATE notifications SET doc = ");
+                <$dialect as Dialect>::set_element(&mut sql, "messages", message_index, message.clone());
+                sql.push(", updated_ms = ").bind(Bind::Int(millis(report.at))).push(", revision = revision + 1 WHERE tenant_id = ");
+                sql.bind(Bind::Text(outcome.tenant.clone())).push(" AND id = ").bind(Bind::Text(outcome.notification_id.clone()));
+                query(&sql).execute(&mut *conn).await?;
+                sqlx::query("UPDATE message_log SET status = $1, error = $2, updated_ms = $3 WHERE tenant_id = $4 AND notification_id = $5 AND message_index = $6")
+                    .bind(report.status.as_str())
+                    .bind(message.get("error").and_then(serde_json::Value::as_str))
+                    .bind(millis(report.at))
+                    .bind(&outcome.tenant)
+                    .bind(&outcome.notification_id)
+                    .bind(index)
+                    .execute(&mut *conn)
+                    .await?;
+                outcome.applied = true;
+                Ok(Some(outcome))
             }
 
             async fn write_event(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
@@ -230,6 +327,13 @@ macro_rules! sql_store {
                     }));
                     query(&sql).execute(&mut *conn).await?;
                 }
+                let bodies: Vec<(&Document, serde_json::Value)> =
+                    commit.notifications.iter().chain(&commit.updated_notifications).map(|doc| (doc, serde_json::Value::Object(doc.body.clone()))).collect();
+                let rows: Vec<LogRow<'_>> =
+                    bodies.iter().flat_map(|(doc, body)| rows_of(tenant, &doc.id, body, &doc.creator_id, doc.created_at, doc.updated_at)).collect();
+                for chunk in rows.chunks(LOG_ROWS_PER_STATEMENT) {
+                    write_log(conn, chunk).await?;
+                }
                 for doc in &commit.updated_notifications {
                     sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1, lookup_key = $6 WHERE tenant_id = $4 AND id = $5")
                         .bind(Json(&doc.body))
@@ -269,7 +373,7 @@ macro_rules! sql_store {
             }
 
         /// Writes a step of a delivery (see [`DeliveryUpdate`]).
-        async fn write_delivery(tx: &mut <$db as sqlx::Database>::Connection, tenant: &str, update: &DeliveryUpdate) -> Result<(), StoreError> {
+        async fn write_delivery<'a>(tx: &mut <$db as sqlx::Database>::Connection, tenant: &'a str, update: &'a DeliveryUpdate) -> Result<(), StoreError> {
                 let changed = |expression: &dyn Fn(&mut Sql)| {
                     let mut sql = Sql::new("UPDATE notifications SET doc = ");
                     expression(&mut sql);
@@ -279,6 +383,19 @@ macro_rules! sql_store {
                 };
                 let sql = changed(&|sql| <$dialect as Dialect>::set_element(sql, "messages", update.message_index, update.message.clone()));
                 query(&sql).execute(&mut *tx).await?;
+                let owner = serde_json::json!({"recipient": update.log.recipient, "event": {"id": update.log.event_id, "name": update.log.event_name}});
+                let row = |index: usize, message: &'a serde_json::Value, details: Option<&'a LogDetails>| LogRow {
+                    tenant,
+                    notification_id: &update.notification_id,
+                    index,
+                    notification: &owner,
+                    message,
+                    details,
+                    triggered_by: &update.log.triggered_by,
+                    created: update.at,
+                    at: update.at,
+                };
+                write_log(&mut *tx, &[row(update.message_index, &update.message, Some(&update.log))]).await?;
                 if let Some(failure) = &update.failure {
                     let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
                     query(&sql).execute(&mut *tx).await?;
@@ -289,6 +406,7 @@ macro_rules! sql_store {
                     <$dialect as Dialect>::array_length(&mut sql, "messages");
                     sql.push(" AS BIGINT) AS length");
                     let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
+                    write_log(&mut *tx, &[row(usize::try_from(length - 1).unwrap_or_default(), message, None)]).await?;
                     let mut payload = job.payload.clone();
                     payload["message"] = serde_json::Value::from(length - 1);
                     sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
@@ -334,7 +452,7 @@ macro_rules! sql_store {
             impl $store {
                 /// Hands a write to the writer, which commits it with the others waiting, and
                 /// waits for its outcome.
-                async fn queue_write(&self, tenant: &str, commit: Write) -> Result<Committed, StoreError> {
+                async fn queue_write(&self, tenant: &str, commit: Write) -> Result<Reply, StoreError> {
                     let (reply, answer) = tokio::sync::oneshot::channel();
                     let pending = PendingCommit { tenant: tenant.to_string(), commit, reply };
                     self.commits.send(pending).await.map_err(|_| StoreError::Closed)?;
@@ -363,7 +481,50 @@ macro_rules! sql_store {
                     slug: row.try_get("slug")?,
                     name: row.try_get("name")?,
                     time_zone: row.try_get("time_zone")?,
+                    phone: row.try_get("phone")?,
+                    email: row.try_get("email")?,
+                    default_locale: row.try_get("default_locale")?,
                     created_at: timestamp(row.try_get("created_ms")?)?,
+                })
+            }
+
+            fn log_entry(row: &$row) -> Result<MessageLogEntry, StoreError> {
+                let index: i64 = row.try_get("message_index")?;
+                let sent: Option<i64> = row.try_get("sent_ms")?;
+                Ok(MessageLogEntry {
+                    notification_id: row.try_get("notification_id")?,
+                    message_index: usize::try_from(index).unwrap_or_default(),
+                    channel: row.try_get("channel")?,
+                    template_name: row.try_get("template_name")?,
+                    recipient: row.try_get("recipient")?,
+                    address: row.try_get("address")?,
+                    subject: row.try_get("subject")?,
+                    event_id: row.try_get("event_id")?,
+                    event_name: row.try_get("event_name")?,
+                    status: row.try_get("status")?,
+                    reason: row.try_get("reason")?,
+                    error: row.try_get("error")?,
+                    service: row.try_get("service")?,
+                    provider_message_id: row.try_get("provider_message_id")?,
+                    triggered_by: row.try_get("triggered_by")?,
+                    created_at: timestamp(row.try_get("created_ms")?)?,
+                    updated_at: timestamp(row.try_get("updated_ms")?)?,
+                    sent_at: sent.map(timestamp).transpose()?,
+                })
+            }
+
+            fn audit(row: &$row) -> Result<AuditRecord, StoreError> {
+                let Json(changes) = row.try_get("changes")?;
+                Ok(AuditRecord {
+                    seq: row.try_get("seq")?,
+                    id: row.try_get("id")?,
+                    tenant: row.try_get("tenant_id")?,
+                    at: timestamp(row.try_get("at_ms")?)?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    changes,
+                    source: row.try_get("source")?,
                 })
             }
 
@@ -399,10 +560,13 @@ macro_rules! sql_store {
                 }
 
                 async fn create_tenant(&self, tenant: &TenantRecord) -> Result<(), StoreError> {
-                    sqlx::query("INSERT INTO tenants (slug, name, time_zone, created_ms) VALUES ($1, $2, $3, $4)")
+                    sqlx::query("INSERT INTO tenants (slug, name, time_zone, phone, email, default_locale, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(&tenant.slug)
                         .bind(&tenant.name)
                         .bind(&tenant.time_zone)
+                        .bind(&tenant.phone)
+                        .bind(&tenant.email)
+                        .bind(&tenant.default_locale)
                         .bind(millis(tenant.created_at))
                         .execute(&self.pool)
                         .await
@@ -411,7 +575,7 @@ macro_rules! sql_store {
                 }
 
                 async fn find_tenant(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
-                    let row = sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants WHERE slug = $1")
+                    let row = sqlx::query("SELECT slug, name, time_zone, phone, email, default_locale, created_ms FROM tenants WHERE slug = $1")
                         .bind(slug)
                         .fetch_optional(&self.pool)
                         .await?;
@@ -420,10 +584,60 @@ macro_rules! sql_store {
 
                 async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
                     let rows =
-                        sqlx::query("SELECT slug, name, time_zone, created_ms FROM tenants ORDER BY created_ms, slug")
+                        sqlx::query("SELECT slug, name, time_zone, phone, email, default_locale, created_ms FROM tenants ORDER BY created_ms, slug")
                             .fetch_all(&self.pool)
                             .await?;
                     rows.iter().map(tenant).collect()
+                }
+
+                async fn update_tenant(&self, tenant: &TenantRecord) -> Result<bool, StoreError> {
+                    let done = sqlx::query("UPDATE tenants SET name = $1, time_zone = $2, phone = $3, email = $4, default_locale = $5 WHERE slug = $6")
+                        .bind(&tenant.name)
+                        .bind(&tenant.time_zone)
+                        .bind(&tenant.phone)
+                        .bind(&tenant.email)
+                        .bind(&tenant.default_locale)
+                        .bind(&tenant.slug)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO audit_log (tenant_id, id, at_ms, actor, action, target, changes, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                        .bind(&entry.tenant)
+                        .bind(&entry.id)
+                        .bind(millis(entry.at))
+                        .bind(&entry.actor)
+                        .bind(&entry.action)
+                        .bind(&entry.target)
+                        .bind(Json(&entry.changes))
+                        .bind(&entry.source)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn list_audit(&self, tenant: &str, selection: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+                    let mut sql = Sql::new("SELECT seq, id, tenant_id, at_ms, actor, action, target, changes, source FROM audit_log WHERE tenant_id = ");
+                    sql.bind(Bind::Text(tenant.to_string()));
+                    for (column, value) in [("action", &selection.action), ("actor", &selection.actor), ("target", &selection.target)] {
+                        if let Some(value) = value {
+                            sql.push(&format!(" AND {column} = ")).bind(Bind::Text(value.clone()));
+                        }
+                    }
+                    if let Some(since) = selection.since {
+                        sql.push(" AND at_ms >= ").bind(Bind::Int(millis(since)));
+                    }
+                    if let Some(until) = selection.until {
+                        sql.push(" AND at_ms < ").bind(Bind::Int(millis(until)));
+                    }
+                    if let Some(before) = selection.before_seq {
+                        sql.push(" AND seq < ").bind(Bind::Int(before));
+                    }
+                    sql.push(" ORDER BY seq DESC LIMIT ").bind(Bind::Int(i64::from(selection.limit)));
+                    let rows = query(&sql).fetch_all(&self.pool).await?;
+                    rows.iter().map(audit).collect()
                 }
 
                 async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
@@ -653,7 +867,10 @@ macro_rules! sql_store {
                 }
 
                 async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
-                    self.queue_write(tenant, Write::Event(commit)).await
+                    match self.queue_write(tenant, Write::Event(commit)).await? {
+                        Reply::Committed(committed) => Ok(committed),
+                        Reply::Reported(_) => unreachable!("an event commit is answered as one"),
+                    }
                 }
 
                 async fn claim_due_jobs(&self, kinds: &[JobKind], now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
@@ -697,6 +914,26 @@ macro_rules! sql_store {
 
                 async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
                     self.queue_write(tenant, Write::Delivery(update)).await.map(|_| ())
+                }
+
+                async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {
+                    match self.queue_write("", Write::Report(report)).await? {
+                        Reply::Reported(outcome) => Ok(outcome),
+                        Reply::Committed(_) => unreachable!("a report is answered as one"),
+                    }
+                }
+
+                async fn list_message_log(&self, tenant: &str, selection: &MessageLogQuery) -> Result<(Vec<MessageLogEntry>, u64), StoreError> {
+                    let mut count = Sql::new("SELECT COUNT(*) AS total");
+                    push_log_filter(&mut count, tenant, selection);
+                    let total: i64 = query(&count).fetch_one(&self.pool).await?.try_get("total")?;
+                    let mut page = Sql::new("SELECT *");
+                    push_log_filter(&mut page, tenant, selection);
+                    page.push(" ORDER BY created_ms DESC, notification_id DESC, message_index LIMIT ").bind(Bind::Int(i64::from(selection.limit)));
+                    page.push(" OFFSET ").bind(Bind::Int(i64::try_from(selection.offset).unwrap_or(i64::MAX)));
+                    let rows = query(&page).fetch_all(&self.pool).await?;
+                    let entries = rows.iter().map(log_entry).collect::<Result<Vec<_>, _>>()?;
+                    Ok((entries, u64::try_from(total).unwrap_or_default()))
                 }
 
                 async fn claim_idempotency_key(&self, tenant: &str, route: &str, key: &str, body_hash: &str, now: Timestamp, expired_before: Timestamp) -> Result<bool, StoreError> {

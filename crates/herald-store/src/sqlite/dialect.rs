@@ -20,6 +20,7 @@ impl SqliteDialect {
 
 impl Dialect for SqliteDialect {
     const SKIP_LOCKED: &'static str = "";
+    const FOR_UPDATE: &'static str = "";
 
     fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
         sql.push("json_set(doc, ").bind(Bind::Text(format!("$.{array}[{index}]"))).push(", json(").bind(Bind::Json(value)).push("))");

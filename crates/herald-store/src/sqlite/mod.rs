@@ -48,6 +48,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
             Bind::Null => query.bind(None::<String>),
             Bind::Text(text) => query.bind(text.as_str()),
             Bind::Int(int) => query.bind(*int),
+            Bind::MaybeInt(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
             Bind::Json(value) => query.bind(Json(value)),
             Bind::TextArray(_) => unreachable!("the SQLite dialect binds paths as text"),

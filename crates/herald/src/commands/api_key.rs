@@ -7,7 +7,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 pub async fn run(store: Arc<dyn Store>, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let tenants = Tenants::new(store, super::clock());
+    let tenants = Tenants::new(store, super::clock()).acting_as("cli");
     match command {
         ApiKeyCommand::Create(args) => {
             let role = Role::parse(&args.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;

@@ -6,7 +6,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 pub async fn run(store: Arc<dyn Store>, command: TenantCommand) -> anyhow::Result<()> {
-    let tenants = Tenants::new(store, super::clock());
+    let tenants = Tenants::new(store, super::clock()).acting_as("cli");
     match command {
         TenantCommand::Create { slug, name, time_zone } => {
             let key = tenants.create(&slug, name.as_deref(), time_zone.as_deref()).await?;
