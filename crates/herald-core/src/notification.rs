@@ -226,6 +226,12 @@ pub struct Attempt {
     /// When the next attempt is due, after a retryable failure.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::document::optional_timestamp_format")]
     pub next_attempt_at: Option<Timestamp>,
+    /// The provider that was tried (its name, as the message's `service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The tenant's provider entry that was tried, by name; absent for the global provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// A message's own title and body, rendered like a template's fields.

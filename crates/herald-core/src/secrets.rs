@@ -122,9 +122,9 @@ impl Keyring {
     }
 }
 
-/// A configuration value that must never be printed.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+/// A configuration value that must never be printed. It serializes as its plain value, except
+/// inside [`seal_secrets`] (sealed) and [`open_secrets`] (read sealed, opened).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -142,6 +142,91 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+/// What [`Secret`]s do when they are serialized or deserialized on this thread.
+enum Mode {
+    /// Serialize sealed.
+    Seal(Keyring),
+    /// Deserialize from sealed values.
+    Open(Keyring),
+}
+
+thread_local! {
+    static MODE: std::cell::RefCell<Option<Mode>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` with every [`Secret`] on this thread in `mode`, restoring the previous mode
+/// afterwards (also when `work` panics).
+fn with_mode<R>(mode: Mode, work: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Mode>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MODE.with(|m| *m.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(MODE.with(|m| m.borrow_mut().replace(mode)));
+    work()
+}
+
+/// `value` as JSON with every [`Secret`] in it sealed with `keyring` (`v1:<key id>:<nonce and
+/// ciphertext>`): how provider settings are stored. Whatever the type, no field that holds a
+/// secret is stored in the clear.
+pub fn seal_secrets<T: serde::Serialize>(keyring: &Keyring, value: &T) -> serde_json::Result<serde_json::Value> {
+    with_mode(Mode::Seal(keyring.clone()), || serde_json::to_value(value))
+}
+
+/// Reads JSON made by [`seal_secrets`], opening every [`Secret`] with `keyring`; a secret that
+/// is not sealed, or that no key of the ring opens, is an error (which names no secret).
+pub fn open_secrets<T: serde::de::DeserializeOwned>(keyring: &Keyring, value: serde_json::Value) -> serde_json::Result<T> {
+    with_mode(Mode::Open(keyring.clone()), || serde_json::from_value(value))
+}
+
+/// Whether `text` has the shape of a sealed value (`v1:<8 hex digits>:<base64>`).
+pub fn is_sealed(text: &str) -> bool {
+    let mut parts = text.splitn(3, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some("v1"), Some(kid), Some(data)) if kid.len() == 8 && kid.bytes().all(|b| b.is_ascii_hexdigit()) && !data.is_empty()
+            && data.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    )
+}
+
+/// `value` with every sealed string in it replaced by `"set"`: what responses show of a
+/// stored secret.
+pub fn redact_sealed(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if is_sealed(text) => Value::String("set".into()),
+        Value::Array(items) => Value::Array(items.iter().map(redact_sealed).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), redact_sealed(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let sealed = MODE.with(|m| match &*m.borrow() {
+            Some(Mode::Seal(keyring)) => Some(keyring.seal(&self.0)),
+            _ => None,
+        });
+        serializer.serialize_str(sealed.as_deref().unwrap_or(&self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let opened = MODE.with(|m| match &*m.borrow() {
+            Some(Mode::Open(keyring)) => Some(keyring.open(&text)),
+            _ => None,
+        });
+        match opened {
+            Some(Ok(plain)) => Ok(Self(plain)),
+            Some(Err(error)) => Err(serde::de::Error::custom(format!("a stored secret cannot be opened: {error}"))),
+            None => Ok(Self(text)),
+        }
     }
 }
 
@@ -176,6 +261,34 @@ mod tests {
         sealed.push(if last == 'A' { 'B' } else { 'A' });
         assert!(matches!(ring.open(&sealed), Err(OpenError::Tampered | OpenError::Malformed)));
         assert_eq!(ring.open("nonsense"), Err(OpenError::Malformed));
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Settings {
+        host: String,
+        password: Option<Secret>,
+        nested: Vec<Secret>,
+    }
+
+    #[test]
+    fn secrets_are_sealed_wherever_they_are_and_open_again() {
+        let ring = Keyring::new(SecretKey::generate(), vec![]);
+        let settings =
+            Settings { host: "smtp.example.org".into(), password: Some(Secret::new("hunter2")), nested: vec![Secret::new("token")] };
+        let sealed = seal_secrets(&ring, &settings).unwrap();
+        assert_eq!(sealed["host"], "smtp.example.org", "only secrets are sealed");
+        let password = sealed["password"].as_str().unwrap();
+        assert!(is_sealed(password) && is_sealed(sealed["nested"][0].as_str().unwrap()), "{sealed}");
+        assert!(!sealed.to_string().contains("hunter2") && !sealed.to_string().contains("token"));
+        assert_eq!(open_secrets::<Settings>(&ring, sealed.clone()).unwrap(), settings);
+        assert_eq!(redact_sealed(&sealed)["password"], "set");
+        assert_eq!(redact_sealed(&sealed)["host"], "smtp.example.org");
+        assert_eq!(serde_json::to_value(&settings).unwrap()["password"], "hunter2", "outside the modes secrets stay plain");
+        let other = Keyring::new(SecretKey::generate(), vec![]);
+        let error = open_secrets::<Settings>(&other, sealed).unwrap_err().to_string();
+        assert!(error.contains("cannot be opened") && !error.contains("hunter2"), "{error}");
+        let plain = serde_json::json!({"host": "h", "password": "hunter2", "nested": []});
+        assert!(open_secrets::<Settings>(&ring, plain).is_err(), "a stored secret must be sealed");
     }
 
     #[test]

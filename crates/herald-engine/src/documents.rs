@@ -167,6 +167,7 @@ pub fn singular(collection: Collection) -> &'static str {
         Collection::EventSettings => "event setting",
         Collection::Events => "event",
         Collection::Notifications => "notification",
+        Collection::Providers => "provider",
     }
 }
 

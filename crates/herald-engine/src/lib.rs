@@ -18,6 +18,9 @@
 //! - [`preferences::NotificationPreferences`]: recipients' preferences and clinics' settings
 //!   per notification type, applied to every message made.
 //! - [`manual_send`]: seed 05's manual send and test email.
+//! - [`tenant_providers::TenantProviders`], [`smtp_settings::SmtpSettings`],
+//!   [`provider_health::ProviderHealth`]: tenants' own providers, seed 05's SMTP settings and
+//!   every provider's health.
 
 pub mod access;
 pub mod audit;
@@ -32,10 +35,14 @@ pub mod lookups;
 pub mod manual_send;
 pub mod message_log;
 pub mod preferences;
+pub mod provider_health;
+pub mod public_host;
 pub mod saga;
 pub mod scheduler;
+pub mod smtp_settings;
 pub mod template_lookup;
 pub mod templates;
+pub mod tenant_providers;
 pub mod tenants;
 pub mod timers;
 pub mod user_settings;

@@ -15,16 +15,20 @@ use herald_channels::{Provider, ProviderConfig};
 use herald_core::clock::{Clock, SystemClock};
 use herald_core::resources::channel::Channel;
 use herald_engine::delivery::Dispatcher;
+use herald_engine::delivery::providers::Providers;
 use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::preferences::NotificationPreferences;
+use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::{Saga, SagaEvents};
 use herald_engine::scheduler::Scheduler;
+use herald_engine::smtp_settings::SmtpSettings;
 use herald_engine::template_lookup::TemplateLookup;
 use herald_engine::templates::Previews;
+use herald_engine::tenant_providers::TenantProviders;
 use herald_engine::tenants::{IssuedKey, Tenants};
 use herald_engine::timers::{AllowedHosts, TimerOutputs, Timers};
 use herald_engine::user_settings::UserSettings;
@@ -96,6 +100,8 @@ pub struct App {
     shutdown: CancellationToken,
     template_lookup: TemplateLookup,
     files: Files,
+    provider_health: ProviderHealth,
+    health_interval: Option<std::time::Duration>,
 }
 
 impl App {
@@ -109,8 +115,8 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         crate::observability::prometheus();
         // The key is checked (and on SQLite created) at start, so a bad one stops Herald at
-        // once; the secrets it protects arrive with per-tenant provider configuration.
-        keyring::load(&config)?;
+        // once; it seals and opens tenants' provider secrets.
+        let keyring = keyring::load(&config)?;
         let store = herald_store::connect(&config.database_url).await?;
         store.migrate().await?;
         let bootstrap_key = Tenants::new(store.clone(), clock.clone()).ensure_default().await?;
@@ -135,12 +141,13 @@ impl App {
         };
         let lease = SignedDuration::from_secs(i64::try_from(config.job_lease_seconds).unwrap_or(i64::MAX));
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs, lease);
-        let providers = providers(&config)?;
-        let email_provider = providers.get(&Channel::Email).cloned();
+        let global = providers(&config)?;
+        let email_provider = global.get(&Channel::Email).cloned();
+        let providers = Providers::global(global).with_tenants(store.clone(), keyring.clone());
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
-            providers,
+            providers.clone(),
             config.delivery.clone(),
             lease,
             template_lookup.clone(),
@@ -159,6 +166,12 @@ impl App {
             (config.amqp.broker(url.expose()), Arc::new(sink))
         });
         let saga = Saga::new(events.clone(), saga_events(&config));
+        let tenant_providers = TenantProviders::new(store.clone(), clock.clone(), keyring.clone(), config.email.allow_private_hosts);
+        let smtp_settings = SmtpSettings::new(tenant_providers.clone(), clock.clone(), config.email.allow_private_hosts);
+        let health_timeout = std::time::Duration::from_secs(config.provider_health.timeout_seconds);
+        let provider_health = ProviderHealth::new(providers, store.clone(), keyring, clock.clone(), health_timeout);
+        let health_interval =
+            (config.provider_health.interval_seconds > 0).then(|| std::time::Duration::from_secs(config.provider_health.interval_seconds));
         let state = AppState::new(Inner {
             store: store.clone(),
             documents: documents.clone(),
@@ -172,6 +185,9 @@ impl App {
             end_users,
             preferences: NotificationPreferences::new(store.clone(), clock.clone()),
             email_provider,
+            tenant_providers,
+            smtp_settings,
+            provider_health: provider_health.clone(),
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
             whatsapp: routes::WhatsappWebhooks::from_config(&config),
@@ -209,6 +225,8 @@ impl App {
             shutdown: CancellationToken::new(),
             template_lookup,
             files,
+            provider_health,
+            health_interval,
         })
     }
 
@@ -247,6 +265,11 @@ impl App {
         self.files.clone()
     }
 
+    /// The providers' health checks, for tests that check at a moment of their choosing.
+    pub fn provider_health(&self) -> ProviderHealth {
+        self.provider_health.clone()
+    }
+
     /// Cancel this to stop the server gracefully: in-flight requests finish first.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -258,6 +281,7 @@ impl App {
         let consumer = self.consumer.map(|(config, sink)| tokio::spawn(herald_broker::run_consumer(config, sink, self.shutdown.clone())));
         let jobs = self.job_poll.map(|poll| tokio::spawn(self.scheduler.run(poll, self.shutdown.clone())));
         let deliveries = self.job_poll.map(|poll| tokio::spawn(self.dispatcher.run(poll, self.shutdown.clone())));
+        let health = self.health_interval.map(|every| tokio::spawn(self.provider_health.run(every, self.shutdown.clone())));
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
         axum::serve(self.listener, ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
@@ -265,7 +289,7 @@ impl App {
         if let Some(consumer) = consumer {
             consumer.await??;
         }
-        for runner in [jobs, deliveries].into_iter().flatten() {
+        for runner in [jobs, deliveries, health].into_iter().flatten() {
             runner.await?;
         }
         Ok(())

@@ -80,6 +80,38 @@ pub struct Config {
     /// The files service's storage (`[files] store = "local"|"s3"`, `root`, `bucket`,
     /// `endpoint`, `region`, `access_key_id`, `secret_access_key`) and its size limit.
     pub files: FilesConfig,
+    /// Tenants' own email settings (seed 05's SMTP settings API).
+    pub email: EmailConfig,
+    /// How often and how long providers are checked for `/readyz`.
+    pub provider_health: ProviderHealthConfig,
+}
+
+/// Tenants' own email settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// Whether tenants may name SMTP hosts (and, in their own provider settings, any endpoint)
+    /// that resolve to loopback, private, link-local or metadata addresses
+    /// (`HERALD_EMAIL__ALLOW_PRIVATE_HOSTS`); off, so a tenant cannot make Herald reach into
+    /// its own network.
+    pub allow_private_hosts: bool,
+}
+
+/// The background health checks of configured providers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderHealthConfig {
+    /// Seconds between checks; 0 checks never (`/readyz` then lists none).
+    pub interval_seconds: u64,
+    /// Seconds one provider's check may take before it counts as failing.
+    pub timeout_seconds: u64,
+}
+
+/// A check a minute, five seconds each.
+impl Default for ProviderHealthConfig {
+    fn default() -> Self {
+        Self { interval_seconds: 60, timeout_seconds: 5 }
+    }
 }
 
 /// The Flow Manager events of `POST /saga/send`, named after the notification manager's
@@ -306,6 +338,8 @@ impl Default for Config {
             templates_dir: None,
             saga: SagaConfig::default(),
             files: FilesConfig::default(),
+            email: EmailConfig::default(),
+            provider_health: ProviderHealthConfig::default(),
         }
     }
 }
@@ -382,6 +416,11 @@ impl Config {
                 }
                 _ => {}
             }
+        }
+        if self.provider_health.timeout_seconds == 0 {
+            return Err(ConfigError(
+                "provider_health.timeout_seconds (HERALD_PROVIDER_HEALTH__TIMEOUT_SECONDS): must be at least 1".into(),
+            ));
         }
         if self.saga.exchange.is_empty() || self.saga.exchange.len() > 255 {
             return Err(ConfigError("saga.exchange (HERALD_SAGA__EXCHANGE): must be 1 to 255 bytes".into()));
@@ -586,6 +625,18 @@ mod tests {
         assert!(err.contains("files.bucket (HERALD_FILES__BUCKET)"), "{err}");
         let err = Config::load(None, env(&[("HERALD_FILES__STORE", "ftp")])).unwrap_err().to_string();
         assert!(err.contains("files.store"), "{err}");
+    }
+
+    #[test]
+    fn private_smtp_hosts_are_refused_unless_allowed() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert!(!config.email.allow_private_hosts);
+        assert_eq!((config.provider_health.interval_seconds, config.provider_health.timeout_seconds), (60, 5));
+        let config =
+            Config::load(None, env(&[("HERALD_EMAIL__ALLOW_PRIVATE_HOSTS", "true"), ("HERALD_PROVIDER_HEALTH__INTERVAL_SECONDS", "0")]))
+                .unwrap();
+        assert!(config.email.allow_private_hosts);
+        assert_eq!(config.provider_health.interval_seconds, 0);
     }
 
     #[test]

@@ -7,8 +7,11 @@ use herald_engine::events::Events;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
 use herald_engine::preferences::NotificationPreferences;
+use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::Saga;
+use herald_engine::smtp_settings::SmtpSettings;
 use herald_engine::templates::Previews;
+use herald_engine::tenant_providers::TenantProviders;
 use herald_engine::timers::Timers;
 use herald_engine::user_settings::UserSettings;
 use herald_store::Store;
@@ -32,6 +35,9 @@ pub(crate) struct Inner {
     pub(crate) end_users: EndUserAuth,
     pub(crate) preferences: NotificationPreferences,
     pub(crate) email_provider: Option<Arc<dyn herald_channels::Provider>>,
+    pub(crate) tenant_providers: TenantProviders,
+    pub(crate) smtp_settings: SmtpSettings,
+    pub(crate) provider_health: ProviderHealth,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
@@ -101,6 +107,21 @@ impl AppState {
     /// The email channel's provider, for test emails.
     pub fn email_provider(&self) -> Option<&Arc<dyn herald_channels::Provider>> {
         self.0.email_provider.as_ref()
+    }
+
+    /// Tenants' own providers.
+    pub fn tenant_providers(&self) -> &TenantProviders {
+        &self.0.tenant_providers
+    }
+
+    /// Seed 05's SMTP settings.
+    pub fn smtp_settings(&self) -> &SmtpSettings {
+        &self.0.smtp_settings
+    }
+
+    /// Every provider's last health check.
+    pub fn provider_health(&self) -> &ProviderHealth {
+        &self.0.provider_health
     }
 
     /// The clock.

@@ -25,6 +25,8 @@ pub enum Collection {
     Events,
     /// Notification records, written by the engine.
     Notifications,
+    /// A tenant's own providers per channel (secrets sealed), written by the engine.
+    Providers,
 }
 
 impl Collection {
@@ -37,6 +39,7 @@ impl Collection {
             Collection::EventSettings => "event_settings",
             Collection::Events => "events",
             Collection::Notifications => "notifications",
+            Collection::Providers => "tenant_providers",
         }
     }
 
@@ -46,6 +49,7 @@ impl Collection {
             Collection::Users => Some("id"),
             Collection::Templates => Some("name"),
             Collection::EventSettings => Some("eventName"),
+            Collection::Providers => Some("name"),
             Collection::NotificationSettings | Collection::Events | Collection::Notifications => None,
         }
     }
@@ -60,12 +64,13 @@ impl Collection {
             Collection::NotificationSettings | Collection::EventSettings => "eventName",
             Collection::Events => "name",
             Collection::Notifications => "event.key",
+            Collection::Providers => "channel",
         }
     }
 
     /// Checks a document body against the resource's rules and returns it normalized
-    /// (defaults filled in). System fields must already be stripped. Events and notifications
-    /// are written only by the engine, which builds them from typed values.
+    /// (defaults filled in). System fields must already be stripped. Events, notifications and
+    /// providers are written only by the engine, which builds them from typed values.
     pub fn validate(self, body: Map<String, Value>) -> Result<Map<String, Value>, Invalid> {
         let body = Value::Object(body);
         match self {
@@ -73,7 +78,7 @@ impl Collection {
             Collection::Templates => template::validate(body),
             Collection::NotificationSettings => notification_setting::validate(body),
             Collection::EventSettings => event_setting::validate(body),
-            Collection::Events | Collection::Notifications => match body {
+            Collection::Events | Collection::Notifications | Collection::Providers => match body {
                 Value::Object(map) => Ok(map),
                 _ => Err(Invalid::new("", "must be an object")),
             },

@@ -1,5 +1,6 @@
 //! The dispatcher: claims due delivery jobs (the outbox the engine writes with each event),
-//! renders each message, hands it to its channel's provider and records what happened — all
+//! renders each message, hands it to its channel's provider (the tenant's own by priority with
+//! failover, else the global one: see [`providers`]) and records what happened — all
 //! with bounded concurrency, on every instance at once (claims never overlap).
 //!
 //! A message goes `queued → sending → SUCCESS`, or back to `queued` with its next attempt's
@@ -21,6 +22,7 @@ mod attachments;
 mod devices;
 mod prepare;
 mod quiet_hours;
+pub mod providers;
 pub mod rate_limits;
 pub mod retry;
 pub mod whatsapp;
@@ -28,7 +30,6 @@ pub mod whatsapp;
 use crate::EngineError;
 use crate::files::Files;
 use crate::template_lookup::TemplateLookup;
-use herald_channels::{Provider, SendError};
 use herald_core::clock::Clock;
 use herald_core::document::to_body;
 use herald_core::id::new_document_id;
@@ -40,13 +41,13 @@ use herald_core::resources::channel::Channel;
 use herald_core::resources::user::User;
 use herald_store::{DeliveryUpdate, JobOutcome, LogDetails, Store};
 use jiff::SignedDuration;
+use providers::Providers;
 use rate_limits::{RateLimitConfig, RateLimits};
 use retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +80,7 @@ pub struct Dispatcher {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    providers: HashMap<Channel, Arc<dyn Provider>>,
+    providers: Providers,
     config: DeliveryConfig,
     limits: RateLimits,
     lease: SignedDuration,
@@ -99,7 +100,7 @@ impl Dispatcher {
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        providers: HashMap<Channel, Arc<dyn Provider>>,
+        providers: Providers,
         config: DeliveryConfig,
         lease: SignedDuration,
         templates: TemplateLookup,
@@ -247,36 +248,37 @@ impl Inner {
                 return Ok(self.store.record_delivery(&tenant, record).await?);
             }
         };
-        let Some(provider) = self.providers.get(&message.channel).cloned() else {
-            let record =
-                self.fail(&slot, &mut message, &notification, Some(&recipient), "no provider is configured for this channel".into());
-            return Ok(self.store.record_delivery(&tenant, record).await?);
+        let chain = match self.providers.resolve(&tenant, message.channel).await? {
+            Ok(chain) => chain,
+            Err(reason) => {
+                let record = self.fail(&slot, &mut message, &notification, Some(&recipient), reason);
+                return Ok(self.store.record_delivery(&tenant, record).await?);
+            }
         };
         message.reach(MessageStatus::Sending, now);
         self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
 
-        let started = Instant::now();
         let timeout = Duration::from_secs(self.config.send_timeout_seconds.max(1));
-        let answer = match tokio::time::timeout(timeout, provider.send(&outgoing)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(SendError::transient("the provider did not answer in time")),
-        };
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.forget_gone_devices(&tenant, &recipient.id, &answer).await;
+        let budget = Duration::try_from(self.lease).unwrap_or(timeout);
+        let sent = chain.send(&outgoing, timeout, budget, job.attempts, self.clock.as_ref()).await;
+        self.forget_gone_devices(&tenant, &recipient.id, &sent.answer).await;
         let at = self.clock.now();
-        message.service = Some(provider.name().to_string());
+        message.service = Some(sent.service.to_string());
+        message.attempts.extend(sent.failed_over);
         let mut attempt = Attempt {
             number: job.attempts,
-            started_at: now,
-            duration_ms,
+            started_at: sent.started_at,
+            duration_ms: sent.duration_ms,
             outcome: AttemptOutcome::Sent,
             response_code: None,
             response: None,
             provider_message_id: None,
             error: None,
             next_attempt_at: None,
+            service: Some(sent.service.to_string()),
+            provider: sent.entry,
         };
-        let record = match answer {
+        let record = match sent.answer {
             Ok(receipt) => {
                 attempt.response_code = receipt.response_code;
                 attempt.response = receipt.response;

@@ -15,7 +15,9 @@ mod notification_settings;
 mod notifications;
 mod openapi;
 mod preferences;
+mod providers;
 mod saga;
+mod smtp_settings;
 mod templates;
 mod tenant;
 mod timers;
@@ -49,6 +51,8 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(audit::router())
         .merge(message_log::router())
         .merge(files::router(max_file_bytes))
+        .merge(providers::router())
+        .merge(smtp_settings::router())
         .merge(health::router())
         .merge(whatsapp::router())
 }

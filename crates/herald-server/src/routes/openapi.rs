@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         (name = "files", description = "The files service: attachments for emails"),
         (name = "preferences", description = "Recipients' preferences: types, channels, quiet hours"),
         (name = "clinic-settings", description = "A clinic's settings per notification type, manual sends, test email"),
+        (name = "providers", description = "A tenant's own providers per channel, with failover (admin)"),
+        (name = "smtp-settings", description = "Seed 05: a tenant's own SMTP settings"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "callbacks", description = "Providers' delivery reports and inbound messages"),
     )

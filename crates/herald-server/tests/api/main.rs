@@ -15,8 +15,10 @@ mod message_log;
 mod operations;
 mod push;
 mod preferences;
+mod providers;
 mod saga;
 mod send;
+mod smtp_settings;
 mod support;
 mod templates;
 mod timers;
@@ -47,6 +49,8 @@ const GROUPS: &[&[(&str, Case)]] = &[
     files::CASES,
     push::CASES,
     whatsapp::CASES,
+    providers::CASES,
+    smtp_settings::CASES,
 ];
 
 fn main() {

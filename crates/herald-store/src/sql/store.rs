@@ -86,6 +86,7 @@ macro_rules! migrations {
             (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
             (13, "preferences", include_str!(concat!("../../migrations/", $backend, "/0013_preferences.sql"))),
+            (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
             (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
         ]
     };
