@@ -79,14 +79,15 @@ pub fn entry_json(entry: &MessageLogEntry, reveal_contacts: bool) -> Value {
 }
 
 /// An address with all but a hint hidden: the first character of an email's local part, the
-/// last four digits of a number.
+/// last four digits of a number; anything else (`2 device(s)`) is no contact and stays.
 pub fn mask(address: &str) -> String {
     match address.split_once('@') {
         Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
-        None => {
+        None if address.starts_with('+') || address.chars().all(|c| c.is_ascii_digit()) => {
             let count = address.chars().count();
             address.chars().enumerate().map(|(i, c)| if i + 4 < count && c.is_ascii_digit() { '*' } else { c }).collect()
         }
+        None => address.to_string(),
     }
 }
 

@@ -14,8 +14,8 @@ mod sqlite;
 
 pub use postgres::PostgresStore;
 pub use records::{
-    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, IdempotencyRecord, JobOutcome,
-    FileRecord, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome, TenantRecord, Upserted,
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, IdempotencyRecord,
+    JobOutcome, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome, TenantRecord, Upserted,
 };
 pub use sqlite::SqliteStore;
 

@@ -9,8 +9,8 @@ use herald_core::notification::MessageStatus;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_store::{
-    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, JobOutcome, LogDetails,
-    MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, JobOutcome,
+    LogDetails, MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
 };
 use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;

@@ -8,9 +8,9 @@
 //! set; otherwise its PostgreSQL twin is listed as ignored, so a skipped backend shows in the
 //! summary instead of passing silently.
 
+pub mod fake_api;
 pub mod fcm;
 pub mod recorder;
-pub mod fake_api;
 pub mod scratch;
 pub mod smtp;
 pub mod webhook;

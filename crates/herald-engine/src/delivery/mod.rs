@@ -21,8 +21,8 @@
 mod attachments;
 mod devices;
 mod prepare;
-mod quiet_hours;
 pub mod providers;
+mod quiet_hours;
 pub mod rate_limits;
 pub mod retry;
 pub mod whatsapp;
