@@ -53,6 +53,7 @@ impl WhatsappHerald {
     async fn start(app: &TestApp, provider: ProviderConfig) -> Self {
         let mut config = app.config.clone();
         config.channels.insert(Channel::Whatsapp, provider);
+        config.provider_health.interval_seconds = 0;
         let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
         let base = format!("http://{}", herald.local_addr());
         let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
