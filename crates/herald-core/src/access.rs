@@ -38,6 +38,10 @@ pub enum Permission {
     /// Change the recipients directory, including bulk sync.
     #[serde(rename = "users.write")]
     UsersWrite,
+    /// Report what happened to messages a service without webhooks carried
+    /// (`POST /api/v1/delivery-reports`).
+    #[serde(rename = "notifications.reports.write")]
+    ReportsWrite,
     /// Everything, including keys and provider configuration.
     #[serde(rename = "admin")]
     Admin,
@@ -52,7 +56,7 @@ pub enum Role {
     /// Clinic staff who configure notifications: settings, templates, preferences, logs,
     /// manual sends, and reading the recipients directory.
     Manager,
-    /// A backend system: emits events, sends, syncs and reads recipients.
+    /// A backend system: emits events, sends, syncs and reads recipients, reports deliveries.
     Integration,
     /// Read-only access to configuration, recipients and logs.
     Viewer,
@@ -97,7 +101,7 @@ impl Role {
                     | Send
                     | UsersRead
             ),
-            Role::Integration => matches!(permission, EventsEmit | Send | UsersRead | UsersWrite),
+            Role::Integration => matches!(permission, EventsEmit | Send | UsersRead | UsersWrite | ReportsWrite),
             Role::Viewer => matches!(permission, SettingsRead | TemplatesRead | PreferencesRead | LogsRead | UsersRead),
         }
     }

@@ -27,6 +27,35 @@ pub async fn apply(
     detail: Option<String>,
     at: Timestamp,
 ) -> Result<Option<Applied>, EngineError> {
-    let report = DeliveryReport { service: service.to_string(), provider_message_id: provider_message_id.to_string(), status, detail, at };
+    let report = DeliveryReport {
+        tenant: None,
+        service: service.to_string(),
+        provider_message_id: provider_message_id.to_string(),
+        status,
+        detail,
+        at,
+    };
+    Ok(store.record_report(report).await?)
+}
+
+/// Applies a report that a tenant's own caller sent (a relay or an app reporting through
+/// `POST /api/v1/delivery-reports`): like [`apply`], but only a message of `tenant` is found.
+pub async fn apply_in_tenant(
+    store: &Arc<dyn Store>,
+    tenant: &str,
+    service: &str,
+    provider_message_id: &str,
+    status: MessageStatus,
+    detail: Option<String>,
+    at: Timestamp,
+) -> Result<Option<Applied>, EngineError> {
+    let report = DeliveryReport {
+        tenant: Some(tenant.to_string()),
+        service: service.to_string(),
+        provider_message_id: provider_message_id.to_string(),
+        status,
+        detail,
+        at,
+    };
     Ok(store.record_report(report).await?)
 }

@@ -271,6 +271,9 @@ pub struct MessageLogQuery {
 /// failed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeliveryReport {
+    /// Only a message of this tenant is looked at, when the report came from a tenant's own
+    /// caller rather than from a provider's signed webhook.
+    pub tenant: Option<String>,
     /// The provider (`Provider::name`), as recorded in the message's `service`.
     pub service: String,
     /// The provider's id for the message.

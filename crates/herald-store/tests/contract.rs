@@ -489,12 +489,15 @@ async fn the_message_log_follows_commits_deliveries_and_reports(store: Arc<dyn S
     );
 
     let report = |service: &str, pm: &str, status: MessageStatus, ms: i64| DeliveryReport {
+        tenant: None,
         service: service.into(),
         provider_message_id: pm.into(),
         status,
         detail: None,
         at: at(ms),
     };
+    let from_another_tenant = DeliveryReport { tenant: Some("clinic-b".into()), ..report("smtp", "pm-1", MessageStatus::Delivered, 2_000) };
+    assert_eq!(store.record_report(from_another_tenant).await.unwrap(), None, "a tenant's report reaches only its own messages");
     let delivered =
         store.record_report(report("smtp", "pm-1", MessageStatus::Delivered, 2_000)).await.unwrap().expect("the message is found");
     assert_eq!(

@@ -10,11 +10,12 @@
 //!
 //! Files are message content, so they sit under the templates' permissions: reading and
 //! downloading need `notifications.templates.read`, uploading and deleting
-//! `notifications.templates.write`.
+//! `notifications.templates.write`. Uploads and deletes are recorded in the audit trail
+//! (`files.upload`, `files.delete`, target `files/<id>`, with the name, type and size).
 
 use crate::auth::require;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::QueryPairs;
+use crate::extract::{QueryPairs, RequestSource};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
@@ -25,10 +26,12 @@ use axum::response::{IntoResponse, Response};
 use herald_core::access::Permission;
 use herald_core::document::format_timestamp;
 use herald_engine::access::ServiceCaller;
+use herald_engine::audit::AuditEntry;
 use herald_engine::files::UploadError;
 use herald_store::FileRecord;
 use jiff::Timestamp;
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -104,6 +107,7 @@ struct UploadForm {
 async fn upload(
     State(state): State<AppState>,
     caller: ServiceCaller,
+    RequestSource(source): RequestSource,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<FileInfo>, ApiError> {
     require(&caller, Permission::TemplatesWrite)?;
@@ -130,6 +134,7 @@ async fn upload(
             UploadError::Refused(refused) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, refused.to_string()),
             UploadError::Engine(engine) => engine.into(),
         })?;
+        audit(&state, &caller, "upload", &record, source).await?;
         return Ok(Json(record.into()));
     }
     Err(ApiError::bad_request("file: the form has no file part (a part with a filename)"))
@@ -174,10 +179,30 @@ async fn get_one(State(state): State<AppState>, caller: ServiceCaller, Path(id):
 #[utoipa::path(delete, path = "/files/{id}", tag = "files", params(("id" = String, Path, description = "The file's id")),
     security(("apiKey" = [])), responses(
     (status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete(State(state): State<AppState>, caller: ServiceCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    RequestSource(source): RequestSource,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     require(&caller, Permission::TemplatesWrite)?;
+    let record = state.files().get(&caller.tenant, &id).await?;
     state.files().delete(&caller.tenant, &id).await?;
+    audit(&state, &caller, "delete", &record, source).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records an upload or a delete in the tenant's audit trail.
+async fn audit(state: &AppState, caller: &ServiceCaller, verb: &str, file: &FileRecord, source: Option<String>) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        tenant: caller.tenant.clone(),
+        actor: caller.actor().id,
+        action: format!("files.{verb}"),
+        target: format!("files/{}", file.id),
+        changes: json!({"name": file.name, "contentType": file.content_type, "size": file.size}),
+        source,
+    };
+    Ok(herald_engine::audit::record(state.store(), state.clock(), entry).await?)
 }
 
 /// Downloads a file's bytes, always as an attachment (never rendered by a browser) and never

@@ -5,6 +5,7 @@ mod audit;
 #[macro_use]
 mod crud;
 mod clinic_settings;
+mod delivery_reports;
 mod event_settings;
 mod events;
 mod files;
@@ -55,4 +56,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(smtp_settings::router())
         .merge(health::router())
         .merge(whatsapp::router())
+        .merge(delivery_reports::router())
 }

@@ -156,6 +156,13 @@ async fn files_round_trip_through_upload_list_download_and_delete(app: TestApp) 
     let (_, list) = app.get("/files", key).await;
     assert_eq!(names(&list), ["note.txt", "map.png"]);
     assert_eq!(stored_objects(&app).len(), 2, "the deleted file's bytes are gone too");
+    let (_, trail) = app.get(&format!("/api/v1/audit?target=files/{id}"), key).await;
+    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["files.delete", "files.upload"], "uploads and deletes are audited, newest first: {trail}");
+    assert_eq!(
+        trail["entries"][1]["changes"],
+        json!({"name": "referto esami.pdf", "contentType": "application/pdf", "size": report.len()})
+    );
     upload(&app, key, "referto esami.pdf", "application/pdf", &report).await;
 }
 

@@ -2,7 +2,7 @@
 //! filtered and paged; addresses masked for roles without `admin`; provider reports move
 //! messages forward in the notification and the log alike.
 
-use crate::support::{TestApp, cases};
+use crate::support::{TestApp, assert_error, cases};
 use herald_channels::{ConsoleProvider, Provider};
 use herald_core::access::Role;
 use herald_core::notification::MessageStatus;
@@ -12,7 +12,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-cases![the_message_log_answers_its_filters_and_masks_contacts, provider_reports_move_messages_forward];
+cases![
+    the_message_log_answers_its_filters_and_masks_contacts,
+    provider_reports_move_messages_forward,
+    tenants_report_deliveries_of_services_without_webhooks
+];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
 
@@ -121,4 +125,36 @@ async fn provider_reports_move_messages_forward(app: TestApp) {
     assert!(
         herald_engine::callbacks::apply(&app.store, "console", "nobody", MessageStatus::Read, None, app.now()).await.unwrap().is_none()
     );
+}
+
+async fn tenants_report_deliveries_of_services_without_webhooks(app: TestApp) {
+    notify(&app).await;
+    let (_, page) = app.get("/api/v1/notifications/logs?patient_id=p1", &app.admin_key).await;
+    let ids: Vec<String> = items(&page).iter().map(|e| e["provider_message_id"].as_str().unwrap().to_string()).collect();
+    let (integration, _) = app.key("default", Role::Integration).await;
+    let report = |id: &str, status: &str| json!({"service": "console", "providerMessageId": id, "status": status});
+
+    let other = app.new_tenant("clinic-b").await;
+    let (status, answer) = app.post("/api/v1/delivery-reports", &other, report(&ids[0], "delivered")).await;
+    assert_eq!(
+        (status, &answer["results"][0]["outcome"]),
+        (StatusCode::OK, &json!("unknown")),
+        "another tenant's messages are out of reach"
+    );
+    let (viewer, _) = app.key("default", Role::Viewer).await;
+    assert_error(&app.post("/api/v1/delivery-reports", &viewer, report(&ids[0], "delivered")).await, StatusCode::FORBIDDEN, "");
+    let half_bad = json!([report(&ids[0], "delivered"), report(&ids[1], "lost")]);
+    assert_error(&app.post("/api/v1/delivery-reports", &integration, half_bad).await, StatusCode::BAD_REQUEST, "[1].status");
+    assert_eq!(app.get("/api/v1/notifications/logs?status=delivered", &app.admin_key).await.1["total"], 0, "a bad list applies nothing");
+
+    let batch = json!([report(&ids[0], "delivered"), report(&ids[1], "read"), report("nobody", "delivered")]);
+    let (status, answer) = app.post("/api/v1/delivery-reports", &integration, batch).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let outcomes: Vec<&str> = answer["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["applied", "applied", "unknown"]);
+    let (_, again) = app.post("/api/v1/delivery-reports", &integration, report(&ids[0], "delivered")).await;
+    assert_eq!(again["results"][0]["outcome"], "unchanged", "a repeat changes nothing");
+    let (_, delivered) = app.get("/api/v1/notifications/logs?status=delivered", &app.admin_key).await;
+    let (_, read) = app.get("/api/v1/notifications/logs?status=read", &app.admin_key).await;
+    assert_eq!((delivered["total"].as_u64(), read["total"].as_u64()), (Some(1), Some(1)));
 }

@@ -77,6 +77,7 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /api/v1/notifications/logs",
         "GET /api/v1/tenant",
         "PATCH /api/v1/tenant",
+        "POST /api/v1/delivery-reports",
     ]
     .into_iter()
     .map(String::from)

@@ -256,10 +256,12 @@ macro_rules! sql_store {
             /// Applies a provider's report (see [`crate::Store::record_report`]).
             async fn write_report(conn: &mut <$db as sqlx::Database>::Connection, report: &DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {
                 let found = sqlx::query(
-                    "SELECT tenant_id, notification_id, message_index FROM message_log WHERE provider_message_id = $1 AND service = $2 LIMIT 1",
+                    "SELECT tenant_id, notification_id, message_index FROM message_log \
+                     WHERE provider_message_id = $1 AND service = $2 AND ($3 IS NULL OR tenant_id = $3) LIMIT 1",
                 )
                 .bind(&report.provider_message_id)
                 .bind(&report.service)
+                .bind(report.tenant.as_deref())
                 .fetch_optional(&mut *conn)
                 .await?;
                 let Some(found) = found else { return Ok(None) };
