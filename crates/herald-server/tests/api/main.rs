@@ -9,6 +9,7 @@ mod clinic_settings;
 mod crud;
 mod delivery;
 mod events;
+mod fan_out;
 mod files;
 mod isolation;
 mod message_log;
@@ -51,6 +52,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     whatsapp::CASES,
     providers::CASES,
     smtp_settings::CASES,
+    fan_out::CASES,
 ];
 
 fn main() {
