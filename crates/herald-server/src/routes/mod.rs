@@ -17,6 +17,7 @@ mod openapi;
 mod preferences;
 mod providers;
 mod saga;
+mod ses;
 mod smtp_settings;
 mod templates;
 mod tenant;
@@ -29,6 +30,7 @@ use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
+pub(crate) use ses::SesWebhooks;
 pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied and the file
@@ -55,4 +57,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(smtp_settings::router())
         .merge(health::router())
         .merge(whatsapp::router())
+        .merge(ses::router())
 }

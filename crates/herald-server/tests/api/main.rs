@@ -8,6 +8,7 @@ mod catalogue;
 mod clinic_settings;
 mod crud;
 mod delivery;
+mod email;
 mod events;
 mod files;
 mod isolation;
@@ -51,6 +52,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     whatsapp::CASES,
     providers::CASES,
     smtp_settings::CASES,
+    email::CASES,
 ];
 
 fn main() {
