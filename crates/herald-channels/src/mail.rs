@@ -57,10 +57,9 @@ impl MailSettings {
     ) -> Result<Self, String> {
         let from: Mailbox = from.parse().map_err(|_| format!("{prefix}.from is not an email address"))?;
         let reply_to = reply_to.map(|r| r.parse().map_err(|_| format!("{prefix}.reply_to is not an email address"))).transpose()?;
-        if let Some(url) = unsubscribe_url {
-            if !url.starts_with("https://") || url.chars().any(|c| c.is_control() || c.is_whitespace() || c == '>') {
-                return Err(format!("{prefix}.unsubscribe_url must be an https URL (RFC 8058)"));
-            }
+        let unsafe_url = |url: &str| !url.starts_with("https://") || url.chars().any(|c| c.is_control() || c.is_whitespace() || c == '>');
+        if unsubscribe_url.is_some_and(unsafe_url) {
+            return Err(format!("{prefix}.unsubscribe_url must be an https URL (RFC 8058)"));
         }
         Ok(Self { from, reply_to, unsubscribe_url: unsubscribe_url.map(str::to_string), unsubscribe_events: unsubscribe_events.to_vec() })
     }

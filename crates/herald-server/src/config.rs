@@ -379,10 +379,10 @@ impl Config {
             f.merge(Serialized::global(&key, parse_env_value(v)))
         });
         let mut config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
-        if !config.channels.contains_key(&Channel::Email) {
-            if let Some(email) = email_env::provider(&environment)? {
-                config.channels.insert(Channel::Email, email);
-            }
+        if let std::collections::btree_map::Entry::Vacant(email) = config.channels.entry(Channel::Email)
+            && let Some(provider) = email_env::provider(&environment)?
+        {
+            email.insert(provider);
         }
         config.check()?;
         Ok(config)
