@@ -26,6 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use herald_core::secrets::Secret;
 use jiff::Timestamp;
+use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -141,7 +142,7 @@ impl SesProvider {
     fn body(&self, outgoing: &Outgoing) -> Result<Value, SendError> {
         let from = self.settings.sender(outgoing)?;
         let to = mail::mailbox(mail::recipient(outgoing)?)?;
-        let mut body = json!({"FromEmailAddress": from.to_string(), "Destination": {"ToAddresses": [to.to_string()]}});
+        let mut body = json!({"FromEmailAddress": address(&from), "Destination": {"ToAddresses": [address(&to)]}});
         if !outgoing.email.carbon_copies.is_empty() {
             body["Destination"]["CcAddresses"] = json!(outgoing.email.carbon_copies);
         }
@@ -149,7 +150,7 @@ impl SesProvider {
             body["Destination"]["BccAddresses"] = json!(outgoing.email.blind_carbon_copies);
         }
         if let Some(reply_to) = self.settings.reply_to(outgoing)? {
-            body["ReplyToAddresses"] = json!([reply_to.to_string()]);
+            body["ReplyToAddresses"] = json!([address(&reply_to)]);
         }
         if let Some(set) = &self.configuration_set_name {
             body["ConfigurationSetName"] = json!(set);
@@ -229,6 +230,15 @@ impl Provider for SesProvider {
             .await
             .map_err(|e| http::unanswered(&e, WHAT))?;
         http::answer(response, WHAT).await.map(|_| ())
+    }
+}
+
+/// A mailbox as SES wants it: a display name that is not plain ASCII is RFC 2047-encoded
+/// (`=?UTF-8?B?…?=`), which SES requires of the addresses of a `Simple` message.
+fn address(mailbox: &Mailbox) -> String {
+    match mailbox.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) if !name.is_ascii() => format!("=?UTF-8?B?{}?= <{}>", STANDARD.encode(name), mailbox.email),
+        _ => mailbox.to_string(),
     }
 }
 

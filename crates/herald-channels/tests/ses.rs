@@ -118,6 +118,14 @@ async fn transactional_messages_carry_no_unsubscribe_and_a_send_can_set_reply_to
 }
 
 #[tokio::test]
+async fn names_that_are_not_ascii_are_encoded() {
+    let fake = FakeApi::start(Answer::json(200, json!({"MessageId": MESSAGE_ID}))).await;
+    let settings = SesConfig { from: "Mi Clínica Dental <noreply@clinica.example>".into(), ..config(&fake) };
+    SesProvider::new(&settings).unwrap().send(&outgoing("appointment_reminder", Vec::new())).await.unwrap();
+    assert_eq!(fake.received()[0].json()["FromEmailAddress"], "=?UTF-8?B?TWkgQ2zDrW5pY2EgRGVudGFs?= <noreply@clinica.example>");
+}
+
+#[tokio::test]
 async fn attachments_go_as_raw_mime() {
     let fake = FakeApi::start(Answer::json(200, json!({"MessageId": MESSAGE_ID}))).await;
     let mut settings = config(&fake);

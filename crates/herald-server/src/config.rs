@@ -104,7 +104,8 @@ pub struct EmailConfig {
     /// (`HERALD_EMAIL__SNS_CERTIFICATE_ORIGINS='["…"]'`); any `https://sns.<region>.amazonaws.com`
     /// when empty. An `http://` origin is trusted only when listed (local fakes in tests).
     pub sns_certificate_origins: Vec<String>,
-    /// The SNS topics whose deliveries `/webhooks/ses/{tenant}` accepts; any when empty.
+    /// The SNS topics whose deliveries `/webhooks/ses/{tenant}` accepts
+    /// (`HERALD_EMAIL__SNS_TOPIC_ARNS='["arn:aws:sns:…"]'`); the route is off while none is listed.
     pub sns_topic_arns: Vec<String>,
 }
 

@@ -2,11 +2,16 @@
 //! subscription to the topic an SES configuration set publishes its events to (delivery,
 //! bounce, complaint, reject, rendering failure, open).
 //!
-//! - Every delivery's SNS signature is verified first ([`herald_channels::SnsVerifier`]:
-//!   SignatureVersion 1 or 2, the certificate fetched from `SigningCertURL` on an allowed
-//!   origin and cached): a body that is not an SNS message is 400, a bad or untrusted signature
-//!   403, a certificate that cannot be fetched 503 (SNS retries); nothing changes in any of
-//!   these cases. When `email.sns_topic_arns` lists topics, others are 403 too.
+//! - The route answers only for the topics listed in `email.sns_topic_arns`; with none listed
+//!   it is 404 (not configured). A valid SNS signature proves only that SNS sent the message,
+//!   and anyone with an AWS account can make SNS sign deliveries from a topic of their own, so
+//!   the topic is what ties a delivery to this Herald's SES.
+//! - Every delivery's SNS signature is verified before anything else is read
+//!   ([`herald_channels::SnsVerifier`]: SignatureVersion 1 or 2, the certificate fetched from
+//!   `SigningCertURL` on an allowed origin and cached): a body that is not an SNS message is
+//!   400, a bad or untrusted signature or a topic not listed 403, a certificate that cannot be
+//!   fetched 503 (SNS retries); nothing changes in any of these cases. Replaying a genuine
+//!   delivery changes nothing either: statuses only move forward.
 //! - `SubscriptionConfirmation`: Herald GETs `SubscribeURL` (only on an allowed origin), so the
 //!   subscription needs no manual step; `UnsubscribeConfirmation` is acknowledged and ignored.
 //! - `Notification`: its `Message` is an SES event, applied by [`herald_engine::callbacks`] to
@@ -16,7 +21,7 @@
 //!
 //! Settings (`[email]`): `sns_certificate_origins` — origins trusted for `SigningCertURL` and
 //! `SubscribeURL` (`https://host[:port]`), by default any `https://sns.<region>.amazonaws.com`;
-//! `sns_topic_arns` — the topics accepted, any when empty.
+//! `sns_topic_arns` — the topics accepted (required).
 
 use crate::config::Config;
 use crate::error::{ApiError, ErrorBody};
@@ -55,10 +60,13 @@ impl SesWebhooks {
     responses((status = 200, description = "Received"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn sns_callback(State(state): State<AppState>, Path(tenant): Path<String>, body: Bytes) -> Result<StatusCode, ApiError> {
-    let message: SnsMessage = serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("body: is not an SNS message"))?;
     let webhooks = state.ses();
+    if webhooks.topic_arns.is_empty() {
+        return Err(ApiError::not_found("SES webhooks are not configured (email.sns_topic_arns)"));
+    }
+    let message: SnsMessage = serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("body: is not an SNS message"))?;
     webhooks.verifier.verify(&message).await.map_err(refused)?;
-    if !webhooks.topic_arns.is_empty() && !webhooks.topic_arns.contains(&message.topic_arn) {
+    if !webhooks.topic_arns.contains(&message.topic_arn) {
         return Err(ApiError::forbidden("TopicArn: is not an accepted topic"));
     }
     if state.store().find_tenant(&tenant).await.map_err(herald_engine::EngineError::from)?.is_none() {

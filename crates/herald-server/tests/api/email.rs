@@ -1,6 +1,7 @@
 //! Email beyond plain SMTP: Amazon SES (against a fake that answers `SendEmail`), SES events
 //! arriving through SNS with their signatures verified (a test key and certificate stand in
-//! for SNS's), the subscription confirmation, a globally disabled email channel, and
+//! for SNS's) from listed topics only, the subscription confirmation, a globally disabled email
+//! channel and an unconfigured SES webhook, and
 //! `emailReplyTo` on `POST /send` reaching a real SMTP server while line breaks are refused.
 
 use crate::support::{TestApp, assert_error, cases};
@@ -12,7 +13,7 @@ use herald_server::App;
 use herald_server::config::Config;
 use herald_testkit::fake_api::{Answer, FakeApi};
 use herald_testkit::smtp::SmtpSink;
-use herald_testkit::sns::FakeSns;
+use herald_testkit::sns::{FakeSns, TOPIC_ARN};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -91,6 +92,7 @@ async fn ses_herald(app: &TestApp, fake: &FakeApi, sns: &FakeSns) -> EmailHerald
     EmailHerald::start(app, move |config| {
         config.channels.insert(Channel::Email, provider);
         config.email.sns_certificate_origins = vec![origin];
+        config.email.sns_topic_arns = vec![TOPIC_ARN.to_string()];
     })
     .await
 }
@@ -177,6 +179,11 @@ async fn email_sns_deliveries_with_a_bad_signature_are_refused_and_change_nothin
     assert_error(&herald.sns(&app, &unsigned).await, StatusCode::FORBIDDEN, "Signature");
     assert_error(&herald.sns(&app, &json!({"hello": "world"})).await, StatusCode::BAD_REQUEST, "body");
 
+    let mut other_topic = sns.notification(&bounce, 1);
+    other_topic["TopicArn"] = json!("arn:aws:sns:eu-west-1:999999999999:someone-elses-topic");
+    sns.sign(&mut other_topic);
+    assert_error(&herald.sns(&app, &other_topic).await, StatusCode::FORBIDDEN, "TopicArn");
+
     assert_eq!(message(&app).await["status"], "SUCCESS", "nothing changed");
     let (status, _) = herald.sns(&app, &sns.notification(&bounce, 1)).await;
     assert_eq!(status, StatusCode::OK);
@@ -211,6 +218,10 @@ async fn email_disabled_globally_fails_messages_with_the_reason(app: TestApp) {
         config.channels.insert(Channel::Email, ProviderConfig::Disabled);
     })
     .await;
+    let sns = FakeSns::start().await;
+    let unconfigured = herald.sns(&app, &sns.subscription_confirmation()).await;
+    assert_error(&unconfigured, StatusCode::NOT_FOUND, "email.sns_topic_arns");
+    assert!(sns.server.received().is_empty(), "an unconfigured webhook fetches nothing");
     let (status, answer) = send_one(&app, &herald, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let failed = message(&app).await;
