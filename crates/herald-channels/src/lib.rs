@@ -7,7 +7,9 @@
 //! address), `in_app` (the notification record itself is the inbox entry), `webhook` (a signed
 //! HTTP POST, Standard Webhooks style), `smtp` (pooled, STARTTLS or TLS via rustls) and `push`
 //! (every device of the recipient through FCM, APNs or Web Push; `fcm`, `apns` and `web_push`
-//! are one platform alone), `ses` (Amazon SES v2, signed by the small SigV4 signer in `sigv4`).
+//! are one platform alone), `ses` (Amazon SES v2, signed by the small SigV4 signer in `sigv4`;
+//! its delivery reports arrive through SNS, whose signatures `SnsVerifier` checks). Both email
+//! providers build the same MIME email (`mail`).
 
 mod apns;
 mod config;
