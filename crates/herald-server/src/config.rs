@@ -372,8 +372,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let environment: std::collections::HashMap<String, String> = environment.into_iter().collect();
-        let variables: Vec<(&String, &String)> =
+        let environment: Vec<(String, String)> = environment.into_iter().collect();
+        let variables: Vec<&(String, String)> =
             environment.iter().filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_")).collect();
         let figment = variables.iter().fold(figment, |f, (k, v)| {
             let key = k.trim_start_matches("HERALD_").to_ascii_lowercase().replace("__", ".");
@@ -381,7 +381,7 @@ impl Config {
         });
         let mut config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
         if let std::collections::btree_map::Entry::Vacant(email) = config.channels.entry(Channel::Email)
-            && let Some(provider) = email_env::provider(&environment)?
+            && let Some(provider) = email_env::provider(&environment.into_iter().collect())?
         {
             email.insert(provider);
         }
