@@ -3,6 +3,7 @@
 use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
+use crate::{SesConfig, SesProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -31,10 +32,16 @@ pub enum ProviderConfig {
     /// 360dialog's WhatsApp API.
     #[serde(rename = "360dialog")]
     Dialog360(Dialog360Config),
+    /// Amazon SES v2.
+    Ses(SesConfig),
+    /// The channel is switched off (seed 05's `disabled`): it has no provider, and its messages
+    /// fail with that reason, as a tenant's `disabled` entry makes them.
+    Disabled,
 }
 
 impl ProviderConfig {
-    /// Builds the provider; the error says which setting is wrong.
+    /// Builds the provider; the error says which setting is wrong (or that the channel is
+    /// disabled).
     pub fn build(&self) -> Result<Arc<dyn Provider>, String> {
         Ok(match self {
             ProviderConfig::Console => Arc::new(ConsoleProvider),
@@ -49,6 +56,8 @@ impl ProviderConfig {
             }
             ProviderConfig::WhatsappCloud(config) => Arc::new(WhatsappCloudProvider::new(config)?),
             ProviderConfig::Dialog360(config) => Arc::new(Dialog360Provider::new(config)?),
+            ProviderConfig::Ses(config) => Arc::new(SesProvider::new(config)?),
+            ProviderConfig::Disabled => return Err("a disabled channel has no provider".into()),
         })
     }
 }

@@ -7,7 +7,9 @@
 //! address), `in_app` (the notification record itself is the inbox entry), `webhook` (a signed
 //! HTTP POST, Standard Webhooks style), `smtp` (pooled, STARTTLS or TLS via rustls) and `push`
 //! (every device of the recipient through FCM, APNs or Web Push; `fcm`, `apns` and `web_push`
-//! are one platform alone).
+//! are one platform alone), `ses` (Amazon SES v2, signed by the small SigV4 signer in `sigv4`;
+//! its delivery reports arrive through SNS, whose signatures `SnsVerifier` checks). Both email
+//! providers build the same MIME email (`mail`).
 
 mod apns;
 mod config;
@@ -16,9 +18,14 @@ mod dialog360;
 mod fcm;
 pub mod http;
 mod in_app;
+mod mail;
 mod outgoing;
 mod push;
+mod ses;
+mod ses_events;
+pub mod sigv4;
 mod smtp;
+mod sns;
 mod web_push;
 mod webhook;
 pub mod whatsapp;
@@ -32,7 +39,10 @@ pub use fcm::FcmConfig;
 pub use in_app::InAppProvider;
 pub use outgoing::{Attachment, GoneDevices, Outgoing, Receipt, SendError};
 pub use push::{PushConfig, PushProvider};
+pub use ses::{SesConfig, SesProvider};
+pub use ses_events::{SesReport, read_event as read_ses_event};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use sns::{SnsError, SnsMessage, SnsVerifier};
 pub use web_push::WebPushConfig;
 pub use webhook::{WebhookConfig, WebhookProvider};
 pub use whatsapp_cloud::{WhatsappCloudConfig, WhatsappCloudProvider};

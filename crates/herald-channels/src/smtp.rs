@@ -1,21 +1,16 @@
 //! The SMTP provider (lettre, pooled connections, rustls): `plain` for a local relay,
-//! `starttls` (the default) or `tls`. Each email is `multipart/alternative` with a text and an
-//! HTML part when both are rendered; with attachments, that body comes first in a
-//! `multipart/mixed` followed by one part per file. Its `Message-ID` is derived from the
-//! message's idempotency key, so a retry after a lost answer carries the same id and receivers
-//! can drop the copy.
+//! `starttls` (the default) or `tls`. The email is built by [`crate::mail`] (structure,
+//! `Message-ID`, `Reply-To`, `List-Unsubscribe`).
 //!
 //! SMTP 4xx replies and connection failures are worth retrying; 5xx replies fail for good.
 
-use crate::{Attachment, Outgoing, Provider, Receipt, SendError, truncate};
+use crate::mail::{self, MailSettings};
+use crate::{Outgoing, Provider, Receipt, SendError, truncate};
 use async_trait::async_trait;
-use herald_core::render::Content;
 use herald_core::secrets::Secret;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -58,6 +53,16 @@ pub struct SmtpConfig {
     /// Most open connections.
     #[serde(default = "default_pool")]
     pub max_connections: u32,
+    /// Where replies go (`Reply-To`), unless a send says.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The https URL of one-click unsubscribe (`List-Unsubscribe`), with `{tenant}`, `{user}`
+    /// and `{event}` filled in; none by default.
+    #[serde(default)]
+    pub unsubscribe_url: Option<String>,
+    /// The event types (non-transactional) whose emails carry `List-Unsubscribe`.
+    #[serde(default = "mail::default_unsubscribe_events")]
+    pub unsubscribe_events: Vec<String>,
 }
 
 fn default_port() -> u16 {
@@ -76,13 +81,19 @@ fn default_pool() -> u32 {
 #[derive(Clone)]
 pub struct SmtpProvider {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    settings: MailSettings,
 }
 
 impl SmtpProvider {
     /// A provider for `config`; fails when the sender or the TLS settings are invalid.
     pub fn new(config: &SmtpConfig) -> Result<Self, String> {
-        let from: Mailbox = config.from.parse().map_err(|_| "smtp.from is not an email address".to_string())?;
+        let settings = MailSettings::new(
+            "smtp",
+            &config.from,
+            config.reply_to.as_deref(),
+            config.unsubscribe_url.as_deref(),
+            &config.unsubscribe_events,
+        )?;
         let tls = || TlsParameters::new(config.host.clone()).map_err(|e| format!("smtp TLS settings: {e}"));
         let tls = match config.security {
             SmtpSecurity::Plain => Tls::None,
@@ -98,70 +109,8 @@ impl SmtpProvider {
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
         }
-        Ok(Self { transport: builder.build(), from })
+        Ok(Self { transport: builder.build(), settings })
     }
-
-    /// The email for `outgoing`; errors are permanent (the message cannot be built).
-    fn message(&self, outgoing: &Outgoing) -> Result<Message, SendError> {
-        let Some(Content::Email { subject, text, html }) = &outgoing.content else {
-            return Err(SendError::permanent("an email needs email content"));
-        };
-        let to = outgoing.recipient.email_address.as_ref().ok_or_else(|| SendError::permanent("the recipient has no email address"))?;
-        let mailbox = |address: &str| address.parse::<Mailbox>().map_err(|_| SendError::permanent("an email address is not valid"));
-        let from = match &outgoing.email.sender {
-            Some(sender) => mailbox(sender)?,
-            None => self.from.clone(),
-        };
-        let domain = from.email.domain().to_string();
-        let mut builder = Message::builder()
-            .from(from)
-            .to(mailbox(to.as_str())?)
-            .subject(subject)
-            .message_id(Some(format!("<{}@{domain}>", outgoing.idempotency_key)));
-        for cc in &outgoing.email.carbon_copies {
-            builder = builder.cc(mailbox(cc)?);
-        }
-        for bcc in &outgoing.email.blind_carbon_copies {
-            builder = builder.bcc(mailbox(bcc)?);
-        }
-        let body = match (text, html) {
-            (Some(text), Some(html)) => Body::Alternative(MultiPart::alternative_plain_html(text.clone(), html.clone())),
-            (None, Some(html)) => Body::Single(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
-            (Some(text), None) => Body::Single(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text.clone())),
-            (None, None) => return Err(SendError::permanent("an email needs a body")),
-        };
-        let built = match (body, with_attachments(&outgoing.attachments)?) {
-            (Body::Alternative(alternative), Some(attach)) => builder.multipart(attach(MultiPart::mixed().multipart(alternative))),
-            (Body::Single(single), Some(attach)) => builder.multipart(attach(MultiPart::mixed().singlepart(single))),
-            (Body::Alternative(alternative), None) => builder.multipart(alternative),
-            (Body::Single(single), None) => builder.singlepart(single),
-        };
-        built.map_err(|e| SendError::permanent(format!("the email cannot be built: {e}")))
-    }
-}
-
-/// An email's text: one part, or the text and HTML alternatives.
-enum Body {
-    Single(SinglePart),
-    Alternative(MultiPart),
-}
-
-/// What appends `attachments` after the body of a `multipart/mixed` email, each as an
-/// `attachment` part with its file name and content type (binary files in base64); `None`
-/// without attachments, so such emails keep their plain structure.
-fn with_attachments(attachments: &[Attachment]) -> Result<Option<impl FnOnce(MultiPart) -> MultiPart>, SendError> {
-    if attachments.is_empty() {
-        return Ok(None);
-    }
-    let parts = attachments
-        .iter()
-        .map(|file| {
-            let content_type =
-                ContentType::parse(&file.content_type).map_err(|_| SendError::permanent("an attachment's content type is not valid"))?;
-            Ok(lettre::message::Attachment::new(file.filename.clone()).body(file.content.clone(), content_type))
-        })
-        .collect::<Result<Vec<_>, SendError>>()?;
-    Ok(Some(move |mixed: MultiPart| parts.into_iter().fold(mixed, MultiPart::singlepart)))
 }
 
 #[async_trait]
@@ -171,7 +120,7 @@ impl Provider for SmtpProvider {
     }
 
     async fn send(&self, outgoing: &Outgoing) -> Result<Receipt, SendError> {
-        let message = self.message(outgoing)?;
+        let message = mail::message(&self.settings, outgoing)?;
         let message_id = message.headers().get_raw("Message-ID").map(str::to_string);
         match self.transport.send(message).await {
             Ok(response) => Ok(Receipt {

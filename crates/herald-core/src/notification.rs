@@ -173,6 +173,9 @@ pub struct EmailOptions {
     /// The sender, overriding the configured one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
+    /// Where replies go (`Reply-To`), overriding the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// A status a message reached, and when.

@@ -34,6 +34,8 @@ pub struct SendRequest {
     pub email_blind_carbon_copies: Vec<EmailAddress>,
     /// The sender, overriding configuration.
     pub email_sender: Option<EmailAddress>,
+    /// Where replies go, overriding configuration (Herald's extension: `emailReplyTo`).
+    pub email_reply_to: Option<EmailAddress>,
     /// When to send; now when absent.
     pub scheduled_at: Option<Timestamp>,
     /// Channels to try, in order, for a message that fails for good or cannot reach its
@@ -65,6 +67,8 @@ struct Body {
     email_blind_carbon_copies: Vec<String>,
     #[serde(default)]
     email_sender: Option<String>,
+    #[serde(default)]
+    email_reply_to: Option<String>,
     #[serde(default)]
     scheduled_at: Option<String>,
     #[serde(default)]
@@ -111,6 +115,8 @@ impl SendRequest {
         };
         let email_sender =
             body.email_sender.map(|s| EmailAddress::parse(&s).map_err(|reason| Invalid::new("emailSender", reason))).transpose()?;
+        let email_reply_to =
+            body.email_reply_to.map(|s| EmailAddress::parse(&s).map_err(|reason| Invalid::new("emailReplyTo", reason))).transpose()?;
         let scheduled_at =
             body.scheduled_at.map(|s| s.parse().map_err(|_| Invalid::new("scheduledAt", "must be an ISO 8601 date-time"))).transpose()?;
         Ok(Self {
@@ -124,6 +130,7 @@ impl SendRequest {
             email_carbon_copies: addresses("emailCarbonCopies", body.email_carbon_copies)?,
             email_blind_carbon_copies: addresses("emailBlindCarbonCopies", body.email_blind_carbon_copies)?,
             email_sender,
+            email_reply_to,
             scheduled_at,
             fallback_channels: body.fallback_channels,
         })
@@ -148,6 +155,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(request.email_carbon_copies.len(), 1);
+        assert_eq!(request.email_reply_to, None);
         assert_eq!(request.inline, Some(("Hi".into(), "Body {{data.x}}".into())));
     }
 
@@ -166,6 +174,10 @@ mod tests {
                 "emailCarbonCopies[0]",
             ),
             (json!({"channels": ["email"], "recipients": ["u"], "templateId": "t", "emailSender": "nope"}), "emailSender"),
+            (
+                json!({"channels": ["email"], "recipients": ["u"], "templateId": "t", "emailReplyTo": "a@b.example\\r\\nBcc: x@y.z"}),
+                "emailReplyTo",
+            ),
             (json!({"channels": ["email"], "recipients": ["u"], "templateId": "t", "scheduledAt": "later"}), "scheduledAt"),
         ];
         for (body, field) in cases {

@@ -350,6 +350,11 @@ fn smtp_config(settings: &Settings, password: Option<&str>) -> Result<Value, Inv
     if settings.port == 0 {
         return Err(Invalid::new("port", "must be between 1 and 65535"));
     }
+    for (field, value) in [("host", &settings.host), ("username", &settings.username)] {
+        if value.as_deref().is_some_and(|v| v.chars().any(char::is_control)) {
+            return Err(Invalid::new(field, "must not contain control characters"));
+        }
+    }
     let from = match &settings.from_name {
         Some(name) if name.chars().any(char::is_control) => return Err(Invalid::new("from_name", "must not contain control characters")),
         Some(name) => format!("\"{}\" <{from_email}>", name.replace('\\', "\\\\").replace('"', "\\\"")),

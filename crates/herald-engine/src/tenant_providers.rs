@@ -351,13 +351,13 @@ fn check_name(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Refuses the provider types that cannot carry a channel's content: `smtp` is for email,
+/// Refuses the provider types that cannot carry a channel's content: `smtp` and `ses` are for email,
 /// `webhook` for webhooks, `in_app` for the in-app channel. Other types (console, and each
 /// messaging service's own) are not checked here: a provider handed content it cannot send
 /// fails that message for good.
 fn check_fits(channel: Channel, kind: &str) -> Result<(), Invalid> {
     let only = match kind {
-        "smtp" => Some(Channel::Email),
+        "smtp" | "ses" => Some(Channel::Email),
         "webhook" => Some(Channel::Webhook),
         "in_app" => Some(Channel::InApp),
         _ => None,

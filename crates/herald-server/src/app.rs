@@ -61,12 +61,15 @@ fn load_scripts(config: &Config) -> anyhow::Result<Option<Arc<ScriptHost>>> {
 }
 
 /// The provider of each active channel: the configured one, else the in-app store for the
-/// in-app channel and the console for the others.
+/// in-app channel and the console for the others; none for a `disabled` one.
 fn providers(config: &Config) -> anyhow::Result<HashMap<Channel, Arc<dyn Provider>>> {
     let mut providers = HashMap::new();
     for channel in &config.active_channels {
         let default = if *channel == Channel::InApp { ProviderConfig::InApp } else { ProviderConfig::Console };
         let provider_config = config.channels.get(channel).unwrap_or(&default);
+        if matches!(provider_config, ProviderConfig::Disabled) {
+            continue;
+        }
         let provider = provider_config.build().map_err(|e| anyhow::anyhow!("channels.{}: {e}", channel.as_str()))?;
         providers.insert(*channel, provider);
     }
@@ -143,7 +146,8 @@ impl App {
         let scheduler = Scheduler::new(store.clone(), events.clone(), clock.clone(), outputs, lease);
         let global = providers(&config)?;
         let email_provider = global.get(&Channel::Email).cloned();
-        let providers = Providers::global(global).with_tenants(store.clone(), keyring.clone());
+        let disabled = config.channels.iter().filter(|(_, c)| matches!(c, ProviderConfig::Disabled)).map(|(channel, _)| *channel).collect();
+        let providers = Providers::global(global).with_disabled(disabled).with_tenants(store.clone(), keyring.clone());
         let dispatcher = Dispatcher::new(
             store.clone(),
             clock.clone(),
@@ -191,6 +195,7 @@ impl App {
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
             whatsapp: routes::WhatsappWebhooks::from_config(&config),
+            ses: routes::SesWebhooks::from_config(&config)?,
         });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()

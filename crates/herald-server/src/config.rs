@@ -1,6 +1,8 @@
 //! Configuration: built-in defaults < an optional TOML file < `HERALD_*` environment variables
 //! (nested keys with `__`, e.g. `HERALD_AUTH__JWT__SECRET`). Secrets are wrapped so they never
-//! print; an invalid value stops Herald with an error naming the key.
+//! print; an invalid value stops Herald with an error naming the key. Without a
+//! `[channels.email]`, seed 05's `EMAIL_*` variables set the global email provider (see
+//! `email_env`).
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
@@ -13,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+mod email_env;
 
 /// Everything Herald reads at startup.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -86,7 +90,7 @@ pub struct Config {
     pub provider_health: ProviderHealthConfig,
 }
 
-/// Tenants' own email settings.
+/// Tenants' own email settings and the SES event webhook.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
@@ -95,6 +99,14 @@ pub struct EmailConfig {
     /// (`HERALD_EMAIL__ALLOW_PRIVATE_HOSTS`); off, so a tenant cannot make Herald reach into
     /// its own network.
     pub allow_private_hosts: bool,
+    /// Origins (`https://host[:port]`) trusted to serve SNS signing certificates and
+    /// subscription confirmations for `/webhooks/ses/{tenant}`
+    /// (`HERALD_EMAIL__SNS_CERTIFICATE_ORIGINS='["…"]'`); any `https://sns.<region>.amazonaws.com`
+    /// when empty. An `http://` origin is trusted only when listed (local fakes in tests).
+    pub sns_certificate_origins: Vec<String>,
+    /// The SNS topics whose deliveries `/webhooks/ses/{tenant}` accepts
+    /// (`HERALD_EMAIL__SNS_TOPIC_ARNS='["arn:aws:sns:…"]'`); the route is off while none is listed.
+    pub sns_topic_arns: Vec<String>,
 }
 
 /// The background health checks of configured providers.
@@ -360,13 +372,19 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let variables: Vec<(String, String)> =
-            environment.into_iter().filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_")).collect();
+        let environment: Vec<(String, String)> = environment.into_iter().collect();
+        let variables: Vec<&(String, String)> =
+            environment.iter().filter(|(k, _)| k.starts_with("HERALD_") && !k.starts_with("HERALD_TEST_")).collect();
         let figment = variables.iter().fold(figment, |f, (k, v)| {
             let key = k.trim_start_matches("HERALD_").to_ascii_lowercase().replace("__", ".");
             f.merge(Serialized::global(&key, parse_env_value(v)))
         });
-        let config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        let mut config: Config = figment.extract().map_err(|e| ConfigError(describe(e)))?;
+        if let std::collections::btree_map::Entry::Vacant(email) = config.channels.entry(Channel::Email)
+            && let Some(provider) = email_env::provider(&environment.into_iter().collect())?
+        {
+            email.insert(provider);
+        }
         config.check()?;
         Ok(config)
     }
@@ -637,6 +655,24 @@ mod tests {
                 .unwrap();
         assert!(config.email.allow_private_hosts);
         assert_eq!(config.provider_health.interval_seconds, 0);
+    }
+
+    #[test]
+    fn seed_05_email_variables_apply_without_a_configured_email_channel() {
+        let seed = [("EMAIL_ENABLED", "true"), ("EMAIL_SMTP_HOST", "smtp.example.com"), ("EMAIL_FROM_ADDRESS", "noreply@example.com")];
+        let config = Config::load(None, env(&seed)).unwrap();
+        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Smtp(smtp)) if smtp.host == "smtp.example.com"));
+        let mut configured = seed.to_vec();
+        configured.push(("HERALD_CHANNELS__EMAIL__TYPE", "console"));
+        let config = Config::load(None, env(&configured)).unwrap();
+        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Console)), "[channels.email] wins");
+        let config = Config::load(None, env(&[("EMAIL_ENABLED", "false")])).unwrap();
+        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Disabled)));
+        let config = Config::load(None, env(&[("HERALD_CHANNELS__EMAIL__TYPE", "disabled")])).unwrap();
+        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Disabled)));
+        let err = Config::load(None, env(&[("EMAIL_PROVIDER", "carrier-pigeon")])).unwrap_err().to_string();
+        assert!(err.contains("EMAIL_PROVIDER"), "{err}");
+        assert!(Config::load(None, env(&[])).unwrap().channels.is_empty());
     }
 
     #[test]

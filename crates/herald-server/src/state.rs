@@ -41,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
+    pub(crate) ses: crate::routes::SesWebhooks,
 }
 
 impl AppState {
@@ -132,6 +133,11 @@ impl AppState {
     /// The WhatsApp webhooks' secrets.
     pub(crate) fn whatsapp(&self) -> &crate::routes::WhatsappWebhooks {
         &self.0.whatsapp
+    }
+
+    /// What SES webhooks (SNS deliveries) are verified with.
+    pub(crate) fn ses(&self) -> &crate::routes::SesWebhooks {
+        &self.0.ses
     }
 
     /// The OpenAPI document of every route.

@@ -1,8 +1,8 @@
 //! What Herald's test suites share: throwaway databases ([`scratch`]), a way to register
 //! every test once per storage backend ([`on_each_backend`]), and local receivers that
 //! deliveries reach for real: an SMTP server ([`smtp`]), a webhook endpoint ([`webhook`]),
-//! Firebase Cloud Messaging ([`fcm`]) and a recording HTTP service for simpler fakes
-//! ([`recorder`]).
+//! Firebase Cloud Messaging ([`fcm`]), Amazon SNS's signed deliveries ([`sns`]) and a recording
+//! HTTP service for simpler fakes ([`recorder`]).
 //!
 //! Every test runs on SQLite. It also runs on PostgreSQL when `HERALD_TEST_POSTGRES_URL` is
 //! set; otherwise its PostgreSQL twin is listed as ignored, so a skipped backend shows in the
@@ -13,6 +13,7 @@ pub mod fcm;
 pub mod recorder;
 pub mod scratch;
 pub mod smtp;
+pub mod sns;
 pub mod webhook;
 
 use libtest_mimic::{Failed, Trial};

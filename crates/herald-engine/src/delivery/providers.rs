@@ -1,7 +1,11 @@
 //! Which providers send a tenant's message on a channel, and failover between them.
 //!
 //! The chain of a (tenant, channel) is the tenant's enabled entries by priority (see
-//! [`crate::tenant_providers`]), else the global `channels.<channel>` provider. A tenant's
+//! [`crate::tenant_providers`]), else the global `channels.<channel>` provider. A channel the
+//! global configuration disables (`type = "disabled"`, or seed 05's `EMAIL_ENABLED=false`) has
+//! no global provider: its messages fail as those of a tenant's `disabled` entry do, with the
+//! reason [`disabled`] gives — unless the tenant has providers of its own, which come first as
+//! always (seed 05: the environment is the fallback of clinics without their own settings). A tenant's
 //! entries replace the global provider rather than precede it, so a clinic's mail never
 //! leaves through the platform's server once the clinic has its own. A `disabled` entry ends
 //! the chain (first in it, the channel is off for the tenant); an entry whose settings cannot
@@ -35,7 +39,14 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 pub struct Providers {
     global: Arc<HashMap<Channel, Arc<dyn Provider>>>,
+    disabled: Arc<Vec<Channel>>,
     tenants: Option<Arc<TenantSource>>,
+}
+
+/// Why a message of a disabled channel is not sent; `whose` says where it was switched off
+/// (`this tenant`, `this server`).
+pub fn disabled(channel: Channel, whose: &str) -> String {
+    format!("{} is disabled for {whose}", channel.as_str())
 }
 
 /// Where tenants' own providers come from, and the chains built from them.
@@ -83,7 +94,12 @@ pub(super) struct Sent {
 impl Providers {
     /// Only the global providers, one per channel (tenants' entries are not read).
     pub fn global(providers: HashMap<Channel, Arc<dyn Provider>>) -> Self {
-        Self { global: Arc::new(providers), tenants: None }
+        Self { global: Arc::new(providers), disabled: Arc::default(), tenants: None }
+    }
+
+    /// Also `channels` switched off globally: no global provider sends them.
+    pub fn with_disabled(self, channels: Vec<Channel>) -> Self {
+        Self { disabled: Arc::new(channels), ..self }
     }
 
     /// Also each tenant's own entries from `store`, their secrets opened with `keyring`.
@@ -105,6 +121,9 @@ impl Providers {
             if !enabled.is_empty() {
                 return Ok(source.chain(tenant, channel, &enabled));
             }
+        }
+        if self.disabled.contains(&channel) {
+            return Ok(Err(disabled(channel, "this server")));
         }
         Ok(match self.global.get(&channel) {
             Some(provider) => Ok(Chain { links: vec![Link { provider: provider.clone(), entry: None }] }),
@@ -138,7 +157,7 @@ impl TenantSource {
             let name = stored.entry.name.as_str();
             match open_config(&self.keyring, &stored.entry.config).and_then(|config| config.map(|c| c.build()).transpose()) {
                 Ok(Some(provider)) => links.push(Link { provider, entry: Some(name.to_string()) }),
-                Ok(None) if links.is_empty() => return Err(format!("{} is disabled for this tenant", channel.as_str())),
+                Ok(None) if links.is_empty() => return Err(disabled(channel, "this tenant")),
                 Ok(None) => break,
                 Err(reason) => tracing::warn!(tenant, entry = name, %reason, "a tenant provider cannot be used; it is skipped"),
             }

@@ -52,7 +52,7 @@ impl Events {
             id: None,
             key: None,
             metadata: json!({"channels": request.channels, "templateId": request.template_id, "scheduledAt": request.scheduled_at.map(herald_core::document::format_timestamp),
-                "emailCarbonCopies": request.email_carbon_copies, "emailBlindCarbonCopies": request.email_blind_carbon_copies, "emailSender": request.email_sender})
+                "emailCarbonCopies": request.email_carbon_copies, "emailBlindCarbonCopies": request.email_blind_carbon_copies, "emailSender": request.email_sender, "emailReplyTo": request.email_reply_to})
             .as_object()
             .cloned()
             .unwrap_or_default(),
@@ -80,6 +80,7 @@ impl Events {
             carbon_copies: request.email_carbon_copies.iter().map(ToString::to_string).collect(),
             blind_carbon_copies: request.email_blind_carbon_copies.iter().map(ToString::to_string).collect(),
             sender: request.email_sender.as_ref().map(ToString::to_string),
+            reply_to: request.email_reply_to.as_ref().map(ToString::to_string),
         };
         let specs: Vec<MessageSpec> = request
             .channels

@@ -18,6 +18,7 @@ mod openapi;
 mod preferences;
 mod providers;
 mod saga;
+mod ses;
 mod smtp_settings;
 mod templates;
 mod tenant;
@@ -30,6 +31,7 @@ use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
+pub(crate) use ses::SesWebhooks;
 pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied and the file
@@ -57,4 +59,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(health::router())
         .merge(whatsapp::router())
         .merge(delivery_reports::router())
+        .merge(ses::router())
 }

@@ -37,8 +37,9 @@ async fn emit(State(state): State<AppState>, caller: ServiceCaller, headers: Hea
 
 /// Sends a message by hand (seed 03): `channels`, `recipients` and/or `clusters`, `templateId`
 /// or `messageTitle` + `messageContent`, `data`, `emailCarbonCopies`, `emailBlindCarbonCopies`
-/// (invalid addresses are ignored), `emailSender`, `scheduledAt`. Answers once the messages are
-/// queued, with the failures known at acceptance.
+/// (invalid addresses are ignored), `emailSender`, `emailReplyTo` (Herald's extension),
+/// `scheduledAt`. Answers once the messages are queued, with the failures known at acceptance;
+/// a line break or other control character in any value bound for an email header is 400.
 #[utoipa::path(post, path = "/send", tag = "events", request_body = Object, security(("apiKey" = [])), responses(
     (status = 200, description = "Queued; failures known at acceptance", body = Object),
     (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

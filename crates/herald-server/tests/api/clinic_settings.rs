@@ -191,6 +191,9 @@ fn smtp_config(sink: &SmtpSink) -> SmtpConfig {
         from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 2,
+        reply_to: None,
+        unsubscribe_url: None,
+        unsubscribe_events: Vec::new(),
     }
 }
 

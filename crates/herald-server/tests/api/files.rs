@@ -234,6 +234,9 @@ fn smtp(sink: &SmtpSink) -> Arc<dyn Provider> {
         from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 2,
+        reply_to: None,
+        unsubscribe_url: None,
+        unsubscribe_events: Vec::new(),
     };
     Arc::new(SmtpProvider::new(&config).unwrap())
 }

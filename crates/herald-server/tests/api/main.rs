@@ -8,6 +8,7 @@ mod catalogue;
 mod clinic_settings;
 mod crud;
 mod delivery;
+mod email;
 mod events;
 mod fan_out;
 mod files;
@@ -53,6 +54,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     providers::CASES,
     smtp_settings::CASES,
     fan_out::CASES,
+    email::CASES,
 ];
 
 fn main() {

@@ -106,6 +106,8 @@ async fn bad_settings_and_missing_permissions_change_nothing(app: TestApp) {
             json!({"provider": "smtp", "host": "127.0.0.1", "from_email": "a@clinic.example", "from_name": "Evil\r\nBcc: x@y.z"}),
             "from_name",
         ),
+        (json!({"provider": "smtp", "host": "smtp.clinic.example\r\nRCPT TO:<x@y.z>", "from_email": "a@clinic.example"}), "host"),
+        (json!({"provider": "smtp", "host": "127.0.0.1", "username": "u\r\nX: y", "from_email": "a@clinic.example"}), "username"),
         (json!({"provider": "smtp", "host": "10.0.0.1", "from_email": "noreply@clinic.example"}), "host"),
         (json!({"provider": "smtp", "host": "localhost", "from_email": "noreply@clinic.example"}), "host"),
         (json!({"provider": "console", "colour": "blue"}), "colour"),

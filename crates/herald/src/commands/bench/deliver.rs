@@ -54,6 +54,9 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
                 from: "Clinic <noreply@clinic.example>".into(),
                 timeout_seconds: 10,
                 max_connections: 16,
+                reply_to: None,
+                unsubscribe_url: None,
+                unsubscribe_events: Vec::new(),
             };
             config.channels.insert(Channel::Email, ProviderConfig::Smtp(settings));
             smtp = Some(sink);
