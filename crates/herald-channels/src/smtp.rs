@@ -1,6 +1,8 @@
 //! The SMTP provider (lettre, pooled connections, rustls): `plain` for a local relay,
 //! `starttls` (the default) or `tls`. The email is built by [`crate::mail`] (structure,
-//! `Message-ID`, `Reply-To`, `List-Unsubscribe`).
+//! `Message-ID`, `Reply-To`, `List-Unsubscribe`). Server certificates are checked against the
+//! public roots, plus `root_certificate` when a relay's certificate comes from the clinic's
+//! own certificate authority.
 //!
 //! SMTP 4xx replies and connection failures are worth retrying; 5xx replies fail for good.
 
@@ -9,7 +11,7 @@ use crate::{Outgoing, Provider, Receipt, SendError, truncate};
 use async_trait::async_trait;
 use herald_core::secrets::Secret;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -63,6 +65,10 @@ pub struct SmtpConfig {
     /// The event types (non-transactional) whose emails carry `List-Unsubscribe`.
     #[serde(default = "mail::default_unsubscribe_events")]
     pub unsubscribe_events: Vec<String>,
+    /// A certificate authority to trust besides the public ones (PEM), for a relay whose
+    /// certificate an internal authority signed.
+    #[serde(default)]
+    pub root_certificate: Option<String>,
 }
 
 fn default_port() -> u16 {
@@ -94,7 +100,18 @@ impl SmtpProvider {
             config.unsubscribe_url.as_deref(),
             &config.unsubscribe_events,
         )?;
-        let tls = || TlsParameters::new(config.host.clone()).map_err(|e| format!("smtp TLS settings: {e}"));
+        let tls = || {
+            let mut parameters = TlsParameters::builder(config.host.clone());
+            if let Some(pem) = &config.root_certificate {
+                let not_pem = || "smtp root_certificate: not a PEM certificate".to_string();
+                if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(not_pem());
+                }
+                let root = Certificate::from_pem(pem.as_bytes()).map_err(|_| not_pem())?;
+                parameters = parameters.add_root_certificate(root);
+            }
+            parameters.build().map_err(|e| format!("smtp TLS settings: {e}"))
+        };
         let tls = match config.security {
             SmtpSecurity::Plain => Tls::None,
             SmtpSecurity::Starttls => Tls::Required(tls()?),

@@ -21,6 +21,7 @@ fn provider(sink: &SmtpSink, unsubscribe_url: Option<&str>) -> SmtpProvider {
         reply_to: Some("front-desk@sanluca.example".into()),
         unsubscribe_url: unsubscribe_url.map(str::to_string),
         unsubscribe_events: vec!["welcome".into(), "newsletter".into()],
+        root_certificate: None,
     })
     .unwrap()
 }
@@ -99,6 +100,7 @@ async fn unsubscribe_urls_must_be_https() {
         reply_to: None,
         unsubscribe_url: Some(url.into()),
         unsubscribe_events: Vec::new(),
+        root_certificate: None,
     };
     assert!(SmtpProvider::new(&config("http://sanluca.example/u")).is_err());
     assert!(SmtpProvider::new(&config("https://sanluca.example/u>\r\nX: y")).is_err());

@@ -85,6 +85,7 @@ pub(super) fn provider(environment: &HashMap<String, String>) -> Result<Option<P
                 reply_to,
                 unsubscribe_url: None,
                 unsubscribe_events: Vec::new(),
+                root_certificate: None,
             })
         }
         "ses" => {

@@ -194,6 +194,7 @@ fn smtp_config(sink: &SmtpSink) -> SmtpConfig {
         reply_to: None,
         unsubscribe_url: None,
         unsubscribe_events: Vec::new(),
+        root_certificate: None,
     }
 }
 

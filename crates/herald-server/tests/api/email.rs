@@ -247,6 +247,7 @@ async fn email_reply_to_reaches_the_server_and_line_breaks_are_refused(app: Test
         reply_to: Some("front-desk@sanluca.example".into()),
         unsubscribe_url: None,
         unsubscribe_events: Vec::new(),
+        root_certificate: None,
     });
     let herald = EmailHerald::start(&app, move |config| {
         config.channels.insert(Channel::Email, smtp);

@@ -59,6 +59,10 @@ impl Services {
                     from: "Clinica San Luca <noreply@sanluca.example>".into(),
                     timeout_seconds: 5,
                     max_connections: 2,
+                    reply_to: None,
+                    unsubscribe_url: None,
+                    unsubscribe_events: Vec::new(),
+                    root_certificate: None,
                 }),
             ),
             (

@@ -237,6 +237,7 @@ fn smtp(sink: &SmtpSink) -> Arc<dyn Provider> {
         reply_to: None,
         unsubscribe_url: None,
         unsubscribe_events: Vec::new(),
+        root_certificate: None,
     };
     Arc::new(SmtpProvider::new(&config).unwrap())
 }

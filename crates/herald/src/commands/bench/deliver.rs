@@ -57,6 +57,7 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
                 reply_to: None,
                 unsubscribe_url: None,
                 unsubscribe_events: Vec::new(),
+                root_certificate: None,
             };
             config.channels.insert(Channel::Email, ProviderConfig::Smtp(settings));
             smtp = Some(sink);
