@@ -3,6 +3,7 @@
 use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
+use crate::{KaleyraConfig, KaleyraProvider, TwilioSmsConfig, TwilioSmsProvider, TwilioVoiceConfig, TwilioVoiceProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -31,6 +32,12 @@ pub enum ProviderConfig {
     /// 360dialog's WhatsApp API.
     #[serde(rename = "360dialog")]
     Dialog360(Dialog360Config),
+    /// Twilio Programmable Messaging (SMS).
+    Twilio(TwilioSmsConfig),
+    /// A Twilio voice call reading the message.
+    TwilioVoice(TwilioVoiceConfig),
+    /// Kaleyra.io SMS.
+    Kaleyra(KaleyraConfig),
 }
 
 impl ProviderConfig {
@@ -49,6 +56,9 @@ impl ProviderConfig {
             }
             ProviderConfig::WhatsappCloud(config) => Arc::new(WhatsappCloudProvider::new(config)?),
             ProviderConfig::Dialog360(config) => Arc::new(Dialog360Provider::new(config)?),
+            ProviderConfig::Twilio(config) => Arc::new(TwilioSmsProvider::new(config)?),
+            ProviderConfig::TwilioVoice(config) => Arc::new(TwilioVoiceProvider::new(config)?),
+            ProviderConfig::Kaleyra(config) => Arc::new(KaleyraProvider::new(config)?),
         })
     }
 }

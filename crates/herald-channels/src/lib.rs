@@ -8,6 +8,10 @@
 //! HTTP POST, Standard Webhooks style), `smtp` (pooled, STARTTLS or TLS via rustls) and `push`
 //! (every device of the recipient through FCM, APNs or Web Push; `fcm`, `apns` and `web_push`
 //! are one platform alone).
+//!
+//! SMS and voice: `twilio_sms` (Twilio Programmable Messaging), `kaleyra` (Kaleyra.io) and
+//! `twilio_voice` (a Twilio call that reads the message); [`twilio`] holds what the Twilio
+//! providers share, among it the webhook signature check.
 
 mod apns;
 mod config;
@@ -16,9 +20,13 @@ mod dialog360;
 mod fcm;
 pub mod http;
 mod in_app;
+mod kaleyra;
 mod outgoing;
 mod push;
 mod smtp;
+pub mod twilio;
+mod twilio_sms;
+mod twilio_voice;
 mod web_push;
 mod webhook;
 pub mod whatsapp;
@@ -30,9 +38,12 @@ pub use console::ConsoleProvider;
 pub use dialog360::{Dialog360Config, Dialog360Provider};
 pub use fcm::FcmConfig;
 pub use in_app::InAppProvider;
+pub use kaleyra::{KALEYRA_SERVICE, KaleyraConfig, KaleyraProvider};
 pub use outgoing::{Attachment, GoneDevices, Outgoing, Receipt, SendError};
 pub use push::{PushConfig, PushProvider};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
+pub use twilio_sms::{TwilioSmsConfig, TwilioSmsProvider};
+pub use twilio_voice::{TwilioVoiceConfig, TwilioVoiceProvider};
 pub use web_push::WebPushConfig;
 pub use webhook::{WebhookConfig, WebhookProvider};
 pub use whatsapp_cloud::{WhatsappCloudConfig, WhatsappCloudProvider};
