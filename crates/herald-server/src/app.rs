@@ -191,6 +191,7 @@ impl App {
             clock,
             openapi: Arc::new(serde_json::to_value(&openapi)?),
             whatsapp: routes::WhatsappWebhooks::from_config(&config),
+            twilio: routes::TwilioWebhooks::from_config(&config),
         });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()

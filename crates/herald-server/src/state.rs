@@ -41,6 +41,7 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
+    pub(crate) twilio: crate::routes::TwilioWebhooks,
 }
 
 impl AppState {
@@ -132,6 +133,11 @@ impl AppState {
     /// The WhatsApp webhooks' secrets.
     pub(crate) fn whatsapp(&self) -> &crate::routes::WhatsappWebhooks {
         &self.0.whatsapp
+    }
+
+    /// The Twilio accounts of the global configuration, for webhook signatures.
+    pub(crate) fn twilio(&self) -> &crate::routes::TwilioWebhooks {
+        &self.0.twilio
     }
 
     /// The OpenAPI document of every route.

@@ -21,6 +21,7 @@ mod smtp_settings;
 mod templates;
 mod tenant;
 mod timers;
+mod twilio;
 mod user_settings;
 mod users;
 mod whatsapp;
@@ -29,6 +30,7 @@ use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
+pub(crate) use twilio::TwilioWebhooks;
 pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied and the file
@@ -55,4 +57,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(smtp_settings::router())
         .merge(health::router())
         .merge(whatsapp::router())
+        .merge(twilio::router())
 }

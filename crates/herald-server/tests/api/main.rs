@@ -18,6 +18,7 @@ mod providers;
 mod push;
 mod saga;
 mod send;
+mod sms;
 mod smtp_settings;
 mod support;
 mod templates;
@@ -51,6 +52,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     whatsapp::CASES,
     providers::CASES,
     smtp_settings::CASES,
+    sms::CASES,
 ];
 
 fn main() {
