@@ -86,8 +86,8 @@ pub(crate) fn api_key<'a>(sid: Option<&'a str>, secret: Option<&'a Secret>) -> R
 }
 
 /// Herald's status callback URL for `tenant`, under its public base URL.
-pub(crate) fn status_callback(public_url: Option<&str>, tenant: &str) -> Option<String> {
-    public_url.map(|base| format!("{}/webhooks/twilio/{tenant}/status", base.trim_end_matches('/')))
+pub(crate) fn status_callback(public_base: Option<&str>, tenant: &str) -> Option<String> {
+    public_base.map(|base| format!("{}/webhooks/twilio/{tenant}/status", base.trim_end_matches('/')))
 }
 
 /// Reads Twilio's answer to a create request.

@@ -1,14 +1,14 @@
 //! The Twilio SMS provider (`type = "twilio"` on the `sms` channel): Programmable Messaging's
 //! `POST {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`, a form with `To`,
-//! `From` (or `MessagingServiceSid`), `Body` and, when `public_url` is set, `StatusCallback` =
-//! `{public_url}/webhooks/twilio/{tenant}/status`. Credentials, answers and webhooks are read
+//! `From` (or `MessagingServiceSid`), `Body` and, when `public_base` is set, `StatusCallback` =
+//! `{public_base}/webhooks/twilio/{tenant}/status`. Credentials, answers and webhooks are read
 //! as [`crate::twilio`] describes; the health check reads the account
 //! (`GET …/Accounts/{sid}.json`), which proves the credentials.
 //!
 //! Config keys (`channels.sms`, or a tenant's provider entry): `account_sid`, `auth_token`
 //! (or `api_key_sid` + `api_key_secret`), `from` (an E.164 number or an alphanumeric sender
 //! ID of up to 11 letters, digits and spaces with at least one letter) and/or
-//! `messaging_service_sid` (`MG…`, which then picks the sender), `public_url` (Herald's public
+//! `messaging_service_sid` (`MG…`, which then picks the sender), `public_base` (Herald's public
 //! base URL, for status callbacks and for checking webhook signatures behind a proxy),
 //! `base_url` (default `https://api.twilio.com`) and `timeout_seconds` (default 10).
 
@@ -49,7 +49,7 @@ pub struct TwilioSmsConfig {
     pub messaging_service_sid: Option<String>,
     /// Herald's public base URL (`https://herald.example.org`).
     #[serde(default)]
-    pub public_url: Option<String>,
+    pub public_base: Option<String>,
     /// Seconds to wait for an answer.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
@@ -78,7 +78,7 @@ pub struct TwilioSmsProvider {
     credentials: Credentials,
     from: Option<String>,
     messaging_service_sid: Option<String>,
-    public_url: Option<String>,
+    public_base: Option<String>,
 }
 
 impl TwilioSmsProvider {
@@ -103,7 +103,7 @@ impl TwilioSmsProvider {
             credentials,
             from: config.from.clone(),
             messaging_service_sid: config.messaging_service_sid.clone(),
-            public_url: config.public_url.clone(),
+            public_base: config.public_base.clone(),
         })
     }
 }
@@ -127,7 +127,7 @@ impl Provider for TwilioSmsProvider {
             form.push(("From", from));
         }
         form.push(("Body", body));
-        let callback = twilio::status_callback(self.public_url.as_deref(), &outgoing.tenant);
+        let callback = twilio::status_callback(self.public_base.as_deref(), &outgoing.tenant);
         if let Some(callback) = &callback {
             form.push(("StatusCallback", callback));
         }

@@ -1,7 +1,7 @@
 //! The Twilio voice provider (`type = "twilio_voice"` on the `voice` channel): Programmable
 //! Voice's `POST {base_url}/2010-04-01/Accounts/{account_sid}/Calls.json`, a form with `To`,
-//! `From`, `Twiml` and, when `public_url` is set, `StatusCallback` =
-//! `{public_url}/webhooks/twilio/{tenant}/status` (Twilio reports the call's end there:
+//! `From`, `Twiml` and, when `public_base` is set, `StatusCallback` =
+//! `{public_base}/webhooks/twilio/{tenant}/status` (Twilio reports the call's end there:
 //! `completed` is delivered; `busy`, `no-answer`, `failed` and `canceled` fail the message).
 //! The call's `sid` is the provider message id. Credentials and answers as [`crate::twilio`].
 //!
@@ -19,7 +19,7 @@
 //! `Polly.Joanna`), `rate` (optional speaking rate: `x-slow`, `slow`, `medium`, `fast`,
 //! `x-fast` or a percentage `20%`–`200%`, sent as SSML `<prosody rate>`; Twilio honours SSML
 //! with its Amazon Polly and Google voices only, so set `voice` to one of them with it),
-//! `repeat` (0–2, default 1), `public_url`, `base_url` and `timeout_seconds` as for SMS.
+//! `repeat` (0–2, default 1), `public_base`, `base_url` and `timeout_seconds` as for SMS.
 
 use crate::twilio::{self, Credentials, xml_escape};
 use crate::whatsapp_cloud::default_timeout;
@@ -65,7 +65,7 @@ pub struct TwilioVoiceConfig {
     pub repeat: u8,
     /// Herald's public base URL (`https://herald.example.org`).
     #[serde(default)]
-    pub public_url: Option<String>,
+    pub public_base: Option<String>,
     /// Seconds to wait for an answer.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
@@ -153,7 +153,7 @@ impl Provider for TwilioVoiceProvider {
         let to = outgoing.recipient.phone_number.as_ref().ok_or_else(|| SendError::permanent("the recipient has no phone number"))?;
         let twiml = self.twiml(body);
         let mut form: Vec<(&str, &str)> = vec![("To", to.as_str()), ("From", &self.config.from), ("Twiml", &twiml)];
-        let callback = twilio::status_callback(self.config.public_url.as_deref(), &outgoing.tenant);
+        let callback = twilio::status_callback(self.config.public_base.as_deref(), &outgoing.tenant);
         if let Some(callback) = &callback {
             form.push(("StatusCallback", callback));
         }

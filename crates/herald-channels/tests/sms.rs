@@ -39,7 +39,7 @@ fn created() -> Answer {
 fn twilio_config(fake: &FakeApi) -> TwilioSmsConfig {
     serde_json::from_value(json!({
         "base_url": fake.url, "account_sid": ACCOUNT, "auth_token": "auth-token", "from": "+14155550100",
-        "public_url": "https://herald.example.org/", "timeout_seconds": 5
+        "public_base": "https://herald.example.org/", "timeout_seconds": 5
     }))
     .unwrap()
 }
@@ -99,7 +99,7 @@ async fn twilio_sms_uses_an_api_key_and_a_messaging_service_when_configured() {
         messaging_service_sid: Some("MG9752274e9e519418a7406176694466fa".into()),
         api_key_sid: Some("SK0123".into()),
         api_key_secret: Some(Secret::new("key-secret")),
-        public_url: None,
+        public_base: None,
         ..twilio_config(&fake)
     };
     TwilioSmsProvider::new(&config).unwrap().send(&outgoing(sms("Hi"))).await.unwrap();
@@ -159,7 +159,7 @@ async fn twilio_voice_places_a_call_reading_the_escaped_text() {
             .await;
     let config: TwilioVoiceConfig = serde_json::from_value(json!({
         "base_url": fake.url, "account_sid": ACCOUNT, "auth_token": "auth-token", "from": "+14155550100",
-        "language": "it-IT", "repeat": 2, "public_url": "https://herald.example.org"
+        "language": "it-IT", "repeat": 2, "public_base": "https://herald.example.org"
     }))
     .unwrap();
     let receipt =

@@ -4,7 +4,7 @@
 //! accounts of a tenant are its own enabled `twilio` / `twilio_voice` provider entries
 //! ([`crate::tenant_providers`]) when it has any, else the global `channels.sms` /
 //! `channels.voice` Twilio providers. A webhook is proven when its signature matches one of
-//! them (the route checks it, with the account's `public_url` to rebuild the URL Twilio
+//! them (the route checks it, with the account's `public_base` to rebuild the URL Twilio
 //! called).
 //!
 //! A status callback (`MessageStatus` of an SMS, `CallStatus` of a call) moves its message
@@ -28,18 +28,18 @@ pub struct TwilioSigner {
     /// The account's auth token, which signs its webhooks.
     pub auth_token: Secret,
     /// Herald's public base URL as that account's settings give it.
-    pub public_url: Option<String>,
+    pub public_base: Option<String>,
 }
 
 /// The signer of a Twilio provider's settings; `None` for other providers or without an
 /// auth token.
 pub fn signer_of(config: &ProviderConfig) -> Option<TwilioSigner> {
-    let (auth_token, public_url) = match config {
-        ProviderConfig::Twilio(sms) => (sms.auth_token.clone(), sms.public_url.clone()),
-        ProviderConfig::TwilioVoice(voice) => (voice.auth_token.clone(), voice.public_url.clone()),
+    let (auth_token, public_base) = match config {
+        ProviderConfig::Twilio(sms) => (sms.auth_token.clone(), sms.public_base.clone()),
+        ProviderConfig::TwilioVoice(voice) => (voice.auth_token.clone(), voice.public_base.clone()),
         _ => return None,
     };
-    auth_token.map(|auth_token| TwilioSigner { auth_token, public_url })
+    auth_token.map(|auth_token| TwilioSigner { auth_token, public_base })
 }
 
 /// The accounts whose webhooks `tenant` accepts: its own, else `global`.

@@ -6,13 +6,13 @@
 //!   or an empty `<Response/>`).
 //! - `POST /webhooks/twilio/{tenant}/status` — status callbacks of SMS and calls
 //!   ([`herald_engine::twilio_webhooks::status`]); Herald's Twilio providers ask for them
-//!   when their `public_url` is set.
+//!   when their `public_base` is set.
 //!
 //! Both take Twilio's form body and must carry `X-Twilio-Signature`, checked against the
 //! auth token of each Twilio account of the tenant ([`herald_engine::twilio_webhooks::signers`]);
 //! a missing or wrong signature is 403 and changes nothing. The signed URL is the account's
-//! `public_url` followed by the request's path and query, or — without `public_url` — the
-//! URL as Herald received it (`X-Forwarded-Proto`, else `http`, and `Host`): set `public_url`
+//! `public_base` followed by the request's path and query, or — without `public_base` — the
+//! URL as Herald received it (`X-Forwarded-Proto`, else `http`, and `Host`): set `public_base`
 //! when a proxy in front of Herald changes the scheme, host or path. An unknown tenant is 404
 //! once the caller is proven; a reply without a valid `From` number is 400.
 
@@ -61,7 +61,7 @@ async fn proven(
     let path = uri.0.path_and_query().map_or_else(|| uri.0.path().to_string(), ToString::to_string);
     let received = received_url(headers, &path);
     let matches = signers.iter().any(|signer| {
-        let url = signer.public_url.as_ref().map_or_else(|| received.clone(), |base| format!("{}{path}", base.trim_end_matches('/')));
+        let url = signer.public_base.as_ref().map_or_else(|| received.clone(), |base| format!("{}{path}", base.trim_end_matches('/')));
         signature_matches(&signer.auth_token, &url, &params, given)
     });
     if !matches {

@@ -21,6 +21,7 @@ cases![
     sms_stop_suppresses_the_next_sms_and_start_restores_it,
     sms_help_answers_the_clinic_contact_and_other_replies_get_nothing,
     sms_webhooks_with_a_bad_signature_are_refused_and_change_nothing,
+    sms_webhooks_of_a_tenant_with_its_own_twilio_account_are_signed_with_its_token,
     sms_status_callbacks_move_the_message_to_delivered,
     sms_repeats_to_one_number_are_deferred_by_the_safeguards,
     sms_bodies_over_1600_characters_fail_for_good,
@@ -53,6 +54,7 @@ impl SmsHerald {
         .unwrap();
         config.channels.insert(Channel::Sms, ProviderConfig::Twilio(twilio));
         config.provider_health.interval_seconds = 0;
+        config.email.allow_private_hosts = true;
         let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
         let base = format!("http://{}", herald.local_addr());
         let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
@@ -185,6 +187,39 @@ async fn sms_webhooks_with_a_bad_signature_are_refused_and_change_nothing(app: T
     assert!(!app.store.sms_opted_out("default", PHONE).await.unwrap(), "nothing changed");
     let (status, _) = herald.post(&app, "/webhooks/twilio/nowhere/inbound", &stop, Some(AUTH_TOKEN)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown tenant, once proven");
+}
+
+async fn sms_webhooks_of_a_tenant_with_its_own_twilio_account_are_signed_with_its_token(app: TestApp) {
+    setup(&app, "See you soon").await;
+    let fake = FakeApi::start(created()).await;
+    let herald = SmsHerald::start(&app, &fake).await;
+    let own = json!({"name": "clinic-twilio", "config": {"type": "twilio", "base_url": fake.url, "account_sid": ACCOUNT,
+        "auth_token": "clinic-auth-token", "from": "+14155550100", "public_base": "https://herald.example.org"}});
+    let response =
+        app.client.post(format!("{}/api/v1/providers/sms", herald.base)).bearer_auth(&app.admin_key).json(&own).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+
+    let (status, _) = herald.reply(&app, "STOP").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the global account no longer signs this tenant's webhooks");
+    let stop = [("From", PHONE), ("Body", "STOP")];
+    let (status, _) = herald.post(&app, "/webhooks/twilio/default/inbound", &stop, Some("clinic-auth-token")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the URL Twilio signed is the account's public_base");
+    let pairs: Vec<(String, String)> = stop.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let signed = signature(&Secret::new("clinic-auth-token"), "https://herald.example.org/webhooks/twilio/default/inbound", &pairs);
+    let response = app
+        .client
+        .post(format!("{}/webhooks/twilio/default/inbound", herald.base))
+        .header("x-twilio-signature", signed)
+        .form(&pairs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(app.store.sms_opted_out("default", PHONE).await.unwrap());
+
+    emit(&app, "apt-1").await;
+    herald.dispatcher.run_due().await.unwrap();
+    assert!(fake.received().is_empty(), "the tenant's own account sends nothing to the opted-out number either");
 }
 
 async fn sms_status_callbacks_move_the_message_to_delivered(app: TestApp) {
