@@ -32,6 +32,27 @@ pub const SMS_SERVICE: &str = "twilio";
 /// The voice provider's name, recorded as its messages' `service`.
 pub const VOICE_SERVICE: &str = "twilio_voice";
 
+/// A sender: text, or an E.164 number the configuration's environment variables turned into a
+/// whole number (`HERALD_CHANNELS__SMS__FROM=+14155550100` reads as 14155550100), given its
+/// `+` back.
+pub(crate) fn sender<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Sender {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match <Sender as serde::Deserialize>::deserialize(deserializer)? {
+        Sender::Text(text) => text,
+        Sender::Number(number) => format!("+{number}"),
+    })
+}
+
+/// [`sender`], for an optional one.
+pub(crate) fn optional_sender<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    sender(deserializer).map(Some)
+}
+
 /// Twilio's REST API.
 pub(crate) fn default_base_url() -> String {
     "https://api.twilio.com".into()

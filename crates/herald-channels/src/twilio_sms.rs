@@ -42,7 +42,7 @@ pub struct TwilioSmsConfig {
     #[serde(default)]
     pub api_key_secret: Option<Secret>,
     /// The sender: an E.164 number or an alphanumeric sender ID.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "twilio::optional_sender")]
     pub from: Option<String>,
     /// A Messaging Service (`MG…`) that picks the sender.
     #[serde(default)]

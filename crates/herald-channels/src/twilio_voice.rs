@@ -50,6 +50,7 @@ pub struct TwilioVoiceConfig {
     #[serde(default)]
     pub api_key_secret: Option<Secret>,
     /// The calling number (E.164).
+    #[serde(deserialize_with = "twilio::sender")]
     pub from: String,
     /// The language the text is read in (`en-US`, `it-IT`).
     #[serde(default = "default_language")]

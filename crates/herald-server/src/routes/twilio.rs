@@ -126,3 +126,42 @@ async fn status(
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(inbound)).routes(routes!(status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Config {
+        Config::load(None, pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn twilio_settings_and_safeguards_are_read_from_the_environment() {
+        let config = load(&[
+            ("HERALD_CHANNELS__SMS__TYPE", "twilio"),
+            ("HERALD_CHANNELS__SMS__ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("HERALD_CHANNELS__SMS__AUTH_TOKEN", "sms-token"),
+            ("HERALD_CHANNELS__SMS__MESSAGING_SERVICE_SID", "MG9752274e9e519418a7406176694466fa"),
+            ("HERALD_CHANNELS__SMS__PUBLIC_BASE", "https://herald.example.org"),
+            ("HERALD_CHANNELS__VOICE__TYPE", "twilio_voice"),
+            ("HERALD_CHANNELS__VOICE__ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("HERALD_CHANNELS__VOICE__AUTH_TOKEN", "voice-token"),
+            ("HERALD_CHANNELS__VOICE__FROM", "+14155550100"),
+            ("HERALD_CHANNELS__VOICE__REPEAT", "2"),
+            ("HERALD_DELIVERY__SMS_SAFEGUARDS__MAX_PER_WINDOW", "4"),
+            ("HERALD_DELIVERY__SMS_SAFEGUARDS__ENABLED", "false"),
+        ]);
+        let webhooks = TwilioWebhooks::from_config(&config);
+        let tokens: Vec<(&str, Option<&str>)> = webhooks.global.iter().map(|s| (s.auth_token.expose(), s.public_base.as_deref())).collect();
+        assert_eq!(tokens, [("sms-token", Some("https://herald.example.org")), ("voice-token", None)]);
+        assert_eq!((config.delivery.sms_safeguards.max_per_window, config.delivery.sms_safeguards.enabled), (4, false));
+        assert_eq!(config.delivery.sms_safeguards.window_seconds, 3600, "unset keys keep their defaults");
+        assert!(TwilioWebhooks::from_config(&load(&[])).global.is_empty());
+        let Some(herald_channels::ProviderConfig::TwilioVoice(voice)) =
+            config.channels.get(&herald_core::resources::channel::Channel::Voice)
+        else {
+            panic!("a Twilio voice provider")
+        };
+        assert_eq!((voice.from.as_str(), voice.repeat), ("+14155550100", 2), "an E.164 number keeps its + from the environment");
+    }
+}
