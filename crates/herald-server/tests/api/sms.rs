@@ -24,6 +24,8 @@ cases![
     sms_webhooks_of_a_tenant_with_its_own_twilio_account_are_signed_with_its_token,
     sms_status_callbacks_move_the_message_to_delivered,
     sms_repeats_to_one_number_are_deferred_by_the_safeguards,
+    sms_safeguards_hold_across_instances_sharing_the_database,
+    voice_calls_read_the_message_and_their_status_callbacks_settle_it,
     sms_bodies_over_1600_characters_fail_for_good,
 ];
 
@@ -46,13 +48,19 @@ struct SmsHerald {
 }
 
 impl SmsHerald {
+    /// A Herald sending SMS through Twilio at `fake`.
     async fn start(app: &TestApp, fake: &FakeApi) -> Self {
-        let mut config = app.config.clone();
         let twilio: TwilioSmsConfig = serde_json::from_value(json!({
             "base_url": fake.url, "account_sid": ACCOUNT, "auth_token": AUTH_TOKEN, "from": "StClaire", "timeout_seconds": 5
         }))
         .unwrap();
-        config.channels.insert(Channel::Sms, ProviderConfig::Twilio(twilio));
+        Self::start_with(app, Channel::Sms, ProviderConfig::Twilio(twilio)).await
+    }
+
+    /// A Herald with `provider` on `channel`.
+    async fn start_with(app: &TestApp, channel: Channel, provider: ProviderConfig) -> Self {
+        let mut config = app.config.clone();
+        config.channels.insert(channel, provider);
         config.provider_health.interval_seconds = 0;
         config.email.allow_private_hosts = true;
         let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
@@ -265,6 +273,54 @@ async fn sms_repeats_to_one_number_are_deferred_by_the_safeguards(app: TestApp) 
     herald.dispatcher.run_due().await.unwrap();
     assert_eq!(fake.received().len(), 4);
     assert_eq!(sms_statuses(&app).await, ["SUCCESS"; 4]);
+}
+
+async fn sms_safeguards_hold_across_instances_sharing_the_database(app: TestApp) {
+    setup(&app, "See you soon").await;
+    let fake = FakeApi::start(created()).await;
+    let (first, second) = (SmsHerald::start(&app, &fake).await, SmsHerald::start(&app, &fake).await);
+    for key in ["apt-1", "apt-2", "apt-3", "apt-4", "apt-5", "apt-6"] {
+        emit(&app, key).await;
+    }
+    let (a, b) = tokio::join!(first.dispatcher.run_due(), second.dispatcher.run_due());
+    assert_eq!(a.unwrap() + b.unwrap(), 6, "every job was handled once");
+    assert_eq!(fake.received().len(), 3, "the two instances share one count per number");
+    assert_eq!(sms_statuses(&app).await.iter().filter(|s| *s == "queued").count(), 3);
+}
+
+async fn voice_calls_read_the_message_and_their_status_callbacks_settle_it(app: TestApp) {
+    let key = &app.admin_key;
+    app.create("users", key, json!({"id": "patient-1", "name": "Ada", "phoneNumber": PHONE, "groups": ["patients"]})).await;
+    app.create("templates", key, json!({"name": "appointment-patient", "voiceMessage": "Your visit is at 9 & 30"})).await;
+    app.create(
+        "notification-settings",
+        key,
+        json!({"eventName": CREATED, "group": "patients", "channels": ["voice"], "templateName": "appointment-patient"}),
+    )
+    .await;
+    let call_sid = "CA5ef8732a3c49700934481addd5ce1659";
+    let fake = FakeApi::start(Answer::json(201, json!({"sid": call_sid, "status": "queued"}))).await;
+    let voice: herald_channels::TwilioVoiceConfig = serde_json::from_value(json!({
+        "base_url": fake.url, "account_sid": ACCOUNT, "auth_token": AUTH_TOKEN, "from": "+14155550100", "language": "it-IT", "repeat": 0
+    }))
+    .unwrap();
+    let herald = SmsHerald::start_with(&app, Channel::Voice, ProviderConfig::TwilioVoice(voice)).await;
+    emit(&app, "apt-1").await;
+    herald.dispatcher.run_due().await.unwrap();
+    let received = fake.received();
+    assert_eq!(received[0].path, format!("/2010-04-01/Accounts/{ACCOUNT}/Calls.json"));
+    let twiml = "<Response><Say language=\"it-IT\" loop=\"1\">Your visit is at 9 &amp; 30</Say></Response>".to_string();
+    assert!(form_of(&received[0].body).contains(&("Twiml".to_string(), twiml)), "{}", received[0].body);
+    assert_eq!(messages(&app).await[0]["service"], "twilio_voice");
+
+    let ringing = [("CallSid", call_sid), ("CallStatus", "ringing")];
+    herald.post(&app, "/webhooks/twilio/default/status", &ringing, Some(AUTH_TOKEN)).await;
+    assert_eq!(messages(&app).await[0]["status"], "SUCCESS", "a ringing call is not settled yet");
+    let unanswered = [("CallSid", call_sid), ("CallStatus", "no-answer")];
+    let (status, _) = herald.post(&app, "/webhooks/twilio/default/status", &unanswered, Some(AUTH_TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    let message = &messages(&app).await[0];
+    assert_eq!(message["status"], "FAILURE", "{message}");
 }
 
 /// The statuses of every SMS of `patient-1`, sent ones first.
