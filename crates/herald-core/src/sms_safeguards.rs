@@ -13,10 +13,15 @@
 //!   one), at most `max_delay_seconds`.
 //!
 //! Otherwise [`Safeguards::decide`] answers when the send may go, and the dispatcher defers
-//! the message to then through the durable job table — it is delayed, never dropped (the
-//! reference service refuses the request with 429; a notification platform that accepted the
-//! event keeps it). Defaults: 10 per hour, 3 at once, then 30 s, 60 s, 120 s … capped at 15
-//! minutes. `enabled = false` turns both off.
+//! the message to then through the durable job table — it is delayed, never dropped. (The
+//! reference SMS service answers its HTTP callers at once, so it can only refuse; Herald has
+//! already accepted the event, so it keeps the message. The reference's 429 is Twilio's own
+//! concurrency limit, which Herald retries with `Retry-After`.) The reference's settings map
+//! onto these: `RATE_LIMIT_MAX_REQUESTS` / `RATE_LIMIT_TIME_WINDOW` ≈ `max_per_window` /
+//! `window_seconds` (per number here, not for the whole service), and
+//! `EXPONENTIAL_DELAY_RESET_AFTER` ≈ `window_seconds`, as the delay starts over with each
+//! window. Defaults: 10 per hour, 3 at once, then 30 s, 60 s, 120 s … capped at 15 minutes.
+//! `enabled = false` turns both off. SMS only: voice calls are not counted.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};

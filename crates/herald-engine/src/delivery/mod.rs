@@ -14,6 +14,9 @@
 //! If Herald dies while a provider call is in flight, the job's lease runs out and the message
 //! is sent again with the same idempotency key — the only way a message can go out twice.
 //!
+//! An SMS first passes [`sms`]'s gate: an opted-out number skips it (and its fallback is
+//! used), an overlong body fails it, and the per-number abuse safeguards may defer it.
+//!
 //! Rendering problems (a missing variable, a template that is gone) and recipients that are
 //! gone are permanent failures of that message; they never stop the dispatcher. A job whose
 //! task panics is left to its lease and claimed again.
