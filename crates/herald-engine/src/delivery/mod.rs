@@ -358,7 +358,7 @@ impl Inner {
         message.reason = Some(reason);
         message.reach(MessageStatus::Skipped, at);
         DeliveryUpdate {
-            stand_in: self.stand_in(slot, message, notification, Some(recipient), at),
+            stand_in: stand_in(slot, message, notification, Some(recipient), at),
             ..slot.update(message, Some(JobOutcome::Done), at)
         }
     }
@@ -380,28 +380,24 @@ impl Inner {
         let failure = Failure { message: format!("{} message {} failed: {reason}", message.channel.as_str(), slot.index) };
         DeliveryUpdate {
             failure: Some(Value::Object(to_body(&failure))),
-            stand_in: self.stand_in(slot, message, notification, recipient, at),
+            stand_in: stand_in(slot, message, notification, recipient, at),
             ..slot.update(message, Some(JobOutcome::Failed(reason)), at)
         }
     }
+}
 
-    /// The stand-in for `message` on its next fallback channel the recipient can be reached
-    /// on, queued with its delivery job.
-    fn stand_in(
-        &self,
-        slot: &Slot<'_>,
-        message: &Message,
-        notification: &Notification,
-        recipient: Option<&User>,
-        at: jiff::Timestamp,
-    ) -> Option<(Value, Job)> {
-        recipient.and_then(|user| message.fallback(slot.index, user, &notification.messages)).map(|mut stand_in| {
-            stand_in.reach(MessageStatus::Queued, at);
-            let payload = json!({"notification": slot.notification_id, "message": null});
-            (
-                serde_json::to_value(&stand_in).expect("messages serialize"),
-                Job::pending(new_document_id(at), JobKind::Delivery, at, payload),
-            )
-        })
-    }
+/// The stand-in for `message` on its next fallback channel the recipient can be reached
+/// on, queued with its delivery job.
+fn stand_in(
+    slot: &Slot<'_>,
+    message: &Message,
+    notification: &Notification,
+    recipient: Option<&User>,
+    at: jiff::Timestamp,
+) -> Option<(Value, Job)> {
+    recipient.and_then(|user| message.fallback(slot.index, user, &notification.messages)).map(|mut stand_in| {
+        stand_in.reach(MessageStatus::Queued, at);
+        let payload = json!({"notification": slot.notification_id, "message": null});
+        (serde_json::to_value(&stand_in).expect("messages serialize"), Job::pending(new_document_id(at), JobKind::Delivery, at, payload))
+    })
 }
