@@ -51,12 +51,12 @@ async fn proven(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Vec<(String, String)>, ApiError> {
-    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| ApiError::bad_request("body: must be a form (application/x-www-form-urlencoded)"))?;
     let given = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::forbidden("X-Twilio-Signature: the signature is missing"))?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| ApiError::bad_request("body: must be a form (application/x-www-form-urlencoded)"))?;
     let signers = twilio_webhooks::signers(state.tenant_providers(), tenant, &state.twilio().global).await?;
     let path = uri.0.path_and_query().map_or_else(|| uri.0.path().to_string(), ToString::to_string);
     let received = received_url(headers, &path);
