@@ -3,6 +3,7 @@
 use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
 use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
+use crate::{KaleyraConfig, KaleyraProvider, TwilioSmsConfig, TwilioSmsProvider, TwilioVoiceConfig, TwilioVoiceProvider};
 use crate::{SesConfig, SesProvider};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -37,6 +38,12 @@ pub enum ProviderConfig {
     /// The channel is switched off (seed 05's `disabled`): it has no provider, and its messages
     /// fail with that reason, as a tenant's `disabled` entry makes them.
     Disabled,
+    /// Twilio Programmable Messaging (SMS).
+    Twilio(TwilioSmsConfig),
+    /// A Twilio voice call reading the message.
+    TwilioVoice(TwilioVoiceConfig),
+    /// Kaleyra.io SMS.
+    Kaleyra(KaleyraConfig),
 }
 
 impl ProviderConfig {
@@ -58,6 +65,9 @@ impl ProviderConfig {
             ProviderConfig::Dialog360(config) => Arc::new(Dialog360Provider::new(config)?),
             ProviderConfig::Ses(config) => Arc::new(SesProvider::new(config)?),
             ProviderConfig::Disabled => return Err("a disabled channel has no provider".into()),
+            ProviderConfig::Twilio(config) => Arc::new(TwilioSmsProvider::new(config)?),
+            ProviderConfig::TwilioVoice(config) => Arc::new(TwilioVoiceProvider::new(config)?),
+            ProviderConfig::Kaleyra(config) => Arc::new(KaleyraProvider::new(config)?),
         })
     }
 }

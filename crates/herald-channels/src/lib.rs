@@ -10,6 +10,11 @@
 //! are one platform alone), `ses` (Amazon SES v2, signed by the small SigV4 signer in `sigv4`;
 //! its delivery reports arrive through SNS, whose signatures `SnsVerifier` checks). Both email
 //! providers build the same MIME email (`mail`).
+//! are one platform alone).
+//!
+//! SMS and voice: `twilio_sms` (Twilio Programmable Messaging), `kaleyra` (Kaleyra.io) and
+//! `twilio_voice` (a Twilio call that reads the message); [`twilio`] holds what the Twilio
+//! providers share, among it the webhook signature check.
 
 mod apns;
 mod config;
@@ -18,6 +23,7 @@ mod dialog360;
 mod fcm;
 pub mod http;
 mod in_app;
+mod kaleyra;
 mod mail;
 mod outgoing;
 mod push;
@@ -26,6 +32,9 @@ mod ses_events;
 pub mod sigv4;
 mod smtp;
 mod sns;
+pub mod twilio;
+mod twilio_sms;
+mod twilio_voice;
 mod web_push;
 mod webhook;
 pub mod whatsapp;
@@ -37,12 +46,15 @@ pub use console::ConsoleProvider;
 pub use dialog360::{Dialog360Config, Dialog360Provider};
 pub use fcm::FcmConfig;
 pub use in_app::InAppProvider;
+pub use kaleyra::{KALEYRA_SERVICE, KaleyraConfig, KaleyraProvider};
 pub use outgoing::{Attachment, GoneDevices, Outgoing, Receipt, SendError};
 pub use push::{PushConfig, PushProvider};
 pub use ses::{SesConfig, SesProvider};
 pub use ses_events::{SesReport, read_event as read_ses_event};
 pub use smtp::{SmtpConfig, SmtpProvider, SmtpSecurity};
 pub use sns::{SnsError, SnsMessage, SnsVerifier};
+pub use twilio_sms::{TwilioSmsConfig, TwilioSmsProvider};
+pub use twilio_voice::{TwilioVoiceConfig, TwilioVoiceProvider};
 pub use web_push::WebPushConfig;
 pub use webhook::{WebhookConfig, WebhookProvider};
 pub use whatsapp_cloud::{WhatsappCloudConfig, WhatsappCloudProvider};

@@ -21,6 +21,8 @@ pub mod rules;
 pub mod saga;
 pub mod secrets;
 pub mod send;
+pub mod sms;
+pub mod sms_safeguards;
 pub mod timer;
 pub mod values;
 

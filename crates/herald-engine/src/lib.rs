@@ -39,12 +39,14 @@ pub mod provider_health;
 pub mod public_host;
 pub mod saga;
 pub mod scheduler;
+pub mod sms_consent;
 pub mod smtp_settings;
 pub mod template_lookup;
 pub mod templates;
 pub mod tenant_providers;
 pub mod tenants;
 pub mod timers;
+pub mod twilio_webhooks;
 pub mod user_settings;
 
 pub use error::EngineError;

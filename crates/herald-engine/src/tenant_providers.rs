@@ -360,6 +360,8 @@ fn check_fits(channel: Channel, kind: &str) -> Result<(), Invalid> {
         "smtp" | "ses" => Some(Channel::Email),
         "webhook" => Some(Channel::Webhook),
         "in_app" => Some(Channel::InApp),
+        "twilio" | "kaleyra" => Some(Channel::Sms),
+        "twilio_voice" => Some(Channel::Voice),
         _ => None,
     };
     match only {

@@ -196,6 +196,7 @@ impl App {
             openapi: Arc::new(serde_json::to_value(&openapi)?),
             whatsapp: routes::WhatsappWebhooks::from_config(&config),
             ses: routes::SesWebhooks::from_config(&config)?,
+            twilio: routes::TwilioWebhooks::from_config(&config),
         });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()

@@ -42,6 +42,7 @@ pub(crate) struct Inner {
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
     pub(crate) ses: crate::routes::SesWebhooks,
+    pub(crate) twilio: crate::routes::TwilioWebhooks,
 }
 
 impl AppState {
@@ -138,6 +139,11 @@ impl AppState {
     /// What SES webhooks (SNS deliveries) are verified with.
     pub(crate) fn ses(&self) -> &crate::routes::SesWebhooks {
         &self.0.ses
+    }
+
+    /// The Twilio accounts of the global configuration, for webhook signatures.
+    pub(crate) fn twilio(&self) -> &crate::routes::TwilioWebhooks {
+        &self.0.twilio
     }
 
     /// The OpenAPI document of every route.

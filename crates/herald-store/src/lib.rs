@@ -26,6 +26,7 @@ use herald_core::job::{ClaimedJob, Job, JobKind};
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_core::rules::preferences::{ClinicSettings, Preferences};
+use herald_core::sms_safeguards::NumberUsage;
 use jiff::Timestamp;
 use std::sync::Arc;
 
@@ -195,6 +196,22 @@ pub trait Store: Send + Sync + 'static {
     async fn record_whatsapp_inbound(&self, tenant: &str, phone: &str, at: Timestamp) -> Result<(), StoreError>;
     /// When `phone` last wrote to the tenant's WhatsApp number, if ever.
     async fn last_whatsapp_inbound(&self, tenant: &str, phone: &str) -> Result<Option<Timestamp>, StoreError>;
+    /// Records that `phone` (E.164) opted out of the tenant's SMS (`true`, at `at`) or back
+    /// in (`false`); answers whether that changed anything (a repeated STOP does not).
+    async fn set_sms_opt_out(&self, tenant: &str, phone: &str, opted_out: bool, at: Timestamp) -> Result<bool, StoreError>;
+    /// Whether `phone` has opted out of the tenant's SMS.
+    async fn sms_opted_out(&self, tenant: &str, phone: &str) -> Result<bool, StoreError>;
+    /// What is recorded of the SMS sent to `phone` for the tenant (the abuse safeguards).
+    async fn sms_number_usage(&self, tenant: &str, phone: &str) -> Result<Option<NumberUsage>, StoreError>;
+    /// Replaces the recorded usage of `phone` with `next` if it is still `expected` (none: no
+    /// record yet); false when another instance changed it first.
+    async fn swap_sms_number_usage(
+        &self,
+        tenant: &str,
+        phone: &str,
+        expected: Option<NumberUsage>,
+        next: NumberUsage,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

@@ -62,6 +62,8 @@ const CASES: &[(&str, Case)] = cases![
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
     files_are_unique_by_name_per_tenant_paged_and_deleted,
     whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number,
+    sms_opt_outs_are_per_tenant_and_report_changes,
+    sms_number_usage_is_swapped_only_from_what_was_read,
 ];
 
 fn main() {
@@ -778,4 +780,31 @@ async fn whatsapp_windows_keep_the_latest_inbound_per_tenant_and_number(store: A
     assert_eq!(store.last_whatsapp_inbound("clinic-a", phone).await.unwrap(), Some(at(9_000)));
     assert_eq!(store.last_whatsapp_inbound("clinic-b", phone).await.unwrap(), None, "windows are per tenant");
     assert_eq!(store.last_whatsapp_inbound("clinic-a", "+393330000000").await.unwrap(), None);
+}
+
+async fn sms_opt_outs_are_per_tenant_and_report_changes(store: Arc<dyn Store>) {
+    let phone = "+393331234567";
+    assert!(!store.sms_opted_out("clinic-a", phone).await.unwrap());
+    assert!(store.set_sms_opt_out("clinic-a", phone, true, at(1_000)).await.unwrap());
+    assert!(!store.set_sms_opt_out("clinic-a", phone, true, at(2_000)).await.unwrap(), "a repeated STOP changes nothing");
+    assert!(store.sms_opted_out("clinic-a", phone).await.unwrap());
+    assert!(!store.sms_opted_out("clinic-b", phone).await.unwrap(), "consent is per tenant");
+    assert!(store.set_sms_opt_out("clinic-a", phone, false, at(3_000)).await.unwrap());
+    assert!(!store.set_sms_opt_out("clinic-a", phone, false, at(4_000)).await.unwrap());
+    assert!(!store.sms_opted_out("clinic-a", phone).await.unwrap());
+}
+
+async fn sms_number_usage_is_swapped_only_from_what_was_read(store: Arc<dyn Store>) {
+    use herald_core::sms_safeguards::NumberUsage;
+    let phone = "+393331234567";
+    let first = NumberUsage { window_start: at(1_000), sends: 1, last_sent: at(1_000) };
+    assert_eq!(store.sms_number_usage("clinic-a", phone).await.unwrap(), None);
+    assert!(store.swap_sms_number_usage("clinic-a", phone, None, first).await.unwrap());
+    assert!(!store.swap_sms_number_usage("clinic-a", phone, None, first).await.unwrap(), "another instance inserted first");
+    assert_eq!(store.sms_number_usage("clinic-a", phone).await.unwrap(), Some(first));
+    let second = NumberUsage { sends: 2, last_sent: at(2_000), ..first };
+    assert!(store.swap_sms_number_usage("clinic-a", phone, Some(first), second).await.unwrap());
+    assert!(!store.swap_sms_number_usage("clinic-a", phone, Some(first), second).await.unwrap(), "a stale read loses");
+    assert_eq!(store.sms_number_usage("clinic-a", phone).await.unwrap(), Some(second));
+    assert_eq!(store.sms_number_usage("clinic-b", phone).await.unwrap(), None, "usage is per tenant");
 }

@@ -14,6 +14,9 @@
 //! If Herald dies while a provider call is in flight, the job's lease runs out and the message
 //! is sent again with the same idempotency key — the only way a message can go out twice.
 //!
+//! An SMS first passes [`sms`]'s gate: an opted-out number skips it (and its fallback is
+//! used), an overlong body fails it, and the per-number abuse safeguards may defer it.
+//!
 //! Rendering problems (a missing variable, a template that is gone) and recipients that are
 //! gone are permanent failures of that message; they never stop the dispatcher. A job whose
 //! task panics is left to its lease and claimed again.
@@ -25,6 +28,7 @@ pub mod providers;
 mod quiet_hours;
 pub mod rate_limits;
 pub mod retry;
+pub mod sms;
 pub mod whatsapp;
 
 use crate::EngineError;
@@ -39,6 +43,7 @@ use herald_core::render::Content;
 use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::user::User;
+use herald_core::sms_safeguards::Safeguards;
 use herald_store::{DeliveryUpdate, JobOutcome, LogDetails, Store};
 use jiff::SignedDuration;
 use providers::Providers;
@@ -63,11 +68,19 @@ pub struct DeliveryConfig {
     pub retry: RetryPolicy,
     /// Per-channel and per-tenant limits.
     pub rate_limits: RateLimitConfig,
+    /// The SMS abuse safeguards: per-number limit and repeat delay (see [`sms`]).
+    pub sms_safeguards: Safeguards,
 }
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        Self { concurrency: 32, send_timeout_seconds: 30, retry: RetryPolicy::default(), rate_limits: RateLimitConfig::default() }
+        Self {
+            concurrency: 32,
+            send_timeout_seconds: 30,
+            retry: RetryPolicy::default(),
+            rate_limits: RateLimitConfig::default(),
+            sms_safeguards: Safeguards::default(),
+        }
     }
 }
 
@@ -255,6 +268,17 @@ impl Inner {
                 return Ok(self.store.record_delivery(&tenant, record).await?);
             }
         };
+        if message.channel == Channel::Sms {
+            let record = match self.sms_gate(&tenant, &outgoing, now).await? {
+                sms::Gate::Go => None,
+                sms::Gate::Defer(ready_at) => return Ok(settle(JobOutcome::Defer(ready_at)).await?),
+                sms::Gate::Skip(reason) => Some(self.skip(&slot, &mut message, &notification, &recipient, reason)),
+                sms::Gate::Fail(reason) => Some(self.fail(&slot, &mut message, &notification, Some(&recipient), reason)),
+            };
+            if let Some(record) = record {
+                return Ok(self.store.record_delivery(&tenant, record).await?);
+            }
+        }
         message.reach(MessageStatus::Sending, now);
         self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
 
@@ -320,6 +344,25 @@ impl Inner {
         Ok(())
     }
 
+    /// `message` is not sent, for `reason` (a rule withheld it): its record, skipped, with the
+    /// stand-in on the next fallback channel, if any, and the job done.
+    fn skip(
+        &self,
+        slot: &Slot<'_>,
+        message: &mut Message,
+        notification: &Notification,
+        recipient: &User,
+        reason: String,
+    ) -> DeliveryUpdate {
+        let at = self.clock.now();
+        message.reason = Some(reason);
+        message.reach(MessageStatus::Skipped, at);
+        DeliveryUpdate {
+            stand_in: stand_in(slot, message, notification, Some(recipient), at),
+            ..slot.update(message, Some(JobOutcome::Done), at)
+        }
+    }
+
     /// `message` failed for good: its record, with the notification's failure entry, the
     /// stand-in on the next fallback channel (if the recipient is known and has one) and the
     /// job failed with `reason`.
@@ -335,18 +378,26 @@ impl Inner {
         message.error = Some(reason.clone());
         message.reach(MessageStatus::Failed, at);
         let failure = Failure { message: format!("{} message {} failed: {reason}", message.channel.as_str(), slot.index) };
-        let stand_in = recipient.and_then(|user| message.fallback(slot.index, user, &notification.messages)).map(|mut stand_in| {
-            stand_in.reach(MessageStatus::Queued, at);
-            let payload = json!({"notification": slot.notification_id, "message": null});
-            (
-                serde_json::to_value(&stand_in).expect("messages serialize"),
-                Job::pending(new_document_id(at), JobKind::Delivery, at, payload),
-            )
-        });
         DeliveryUpdate {
             failure: Some(Value::Object(to_body(&failure))),
-            stand_in,
+            stand_in: stand_in(slot, message, notification, recipient, at),
             ..slot.update(message, Some(JobOutcome::Failed(reason)), at)
         }
     }
+}
+
+/// The stand-in for `message` on its next fallback channel the recipient can be reached
+/// on, queued with its delivery job.
+fn stand_in(
+    slot: &Slot<'_>,
+    message: &Message,
+    notification: &Notification,
+    recipient: Option<&User>,
+    at: jiff::Timestamp,
+) -> Option<(Value, Job)> {
+    recipient.and_then(|user| message.fallback(slot.index, user, &notification.messages)).map(|mut stand_in| {
+        stand_in.reach(MessageStatus::Queued, at);
+        let payload = json!({"notification": slot.notification_id, "message": null});
+        (serde_json::to_value(&stand_in).expect("messages serialize"), Job::pending(new_document_id(at), JobKind::Delivery, at, payload))
+    })
 }

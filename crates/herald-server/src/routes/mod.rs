@@ -23,6 +23,7 @@ mod smtp_settings;
 mod templates;
 mod tenant;
 mod timers;
+mod twilio;
 mod user_settings;
 mod users;
 mod whatsapp;
@@ -32,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use openapi::ApiDoc;
 pub(crate) use ses::SesWebhooks;
+pub(crate) use twilio::TwilioWebhooks;
 pub(crate) use whatsapp::WhatsappWebhooks;
 
 /// Every documented route, with the bulk routes' larger body limit applied and the file
@@ -60,4 +62,5 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(whatsapp::router())
         .merge(delivery_reports::router())
         .merge(ses::router())
+        .merge(twilio::router())
 }

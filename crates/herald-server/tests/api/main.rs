@@ -20,6 +20,7 @@ mod providers;
 mod push;
 mod saga;
 mod send;
+mod sms;
 mod smtp_settings;
 mod support;
 mod templates;
@@ -55,6 +56,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     smtp_settings::CASES,
     fan_out::CASES,
     email::CASES,
+    sms::CASES,
 ];
 
 fn main() {

@@ -55,6 +55,8 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "POST /webhooks/whatsapp/{tenant}",
         "POST /webhooks/360dialog/{tenant}/{token}",
         "POST /webhooks/ses/{tenant}",
+        "POST /webhooks/twilio/{tenant}/inbound",
+        "POST /webhooks/twilio/{tenant}/status",
         "GET /patient-notifications/preferences",
         "PUT /patient-notifications/preferences",
         "PUT /patient-notifications/preferences/{type}",

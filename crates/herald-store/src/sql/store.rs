@@ -85,6 +85,7 @@ macro_rules! migrations {
             (8, "message log", include_str!(concat!("../../migrations/", $backend, "/0008_message_log.sql"))),
             (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
+            (11, "sms", include_str!(concat!("../../migrations/", $backend, "/0011_sms.sql"))),
             (13, "preferences", include_str!(concat!("../../migrations/", $backend, "/0013_preferences.sql"))),
             (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
             (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
@@ -118,6 +119,7 @@ macro_rules! sql_store {
             use herald_core::resources::Collection;
             use herald_core::rules::preferences::{ClinicSettings, Preferences};
             use jiff::Timestamp;
+            use herald_core::sms_safeguards::NumberUsage;
             use sqlx::Row;
             use sqlx::types::Json;
 
@@ -1075,6 +1077,86 @@ macro_rules! sql_store {
                         .fetch_optional(&self.pool)
                         .await?;
                     last.map(timestamp).transpose()
+                }
+
+                async fn set_sms_opt_out(&self, tenant: &str, phone: &str, opted_out: bool, at: Timestamp) -> Result<bool, StoreError> {
+                    let done = if opted_out {
+                        sqlx::query(
+                            "INSERT INTO sms_opt_outs (tenant_id, phone, opted_out_ms) VALUES ($1, $2, $3) \
+                             ON CONFLICT (tenant_id, phone) DO NOTHING",
+                        )
+                        .bind(tenant)
+                        .bind(phone)
+                        .bind(millis(at))
+                        .execute(&self.pool)
+                        .await?
+                    } else {
+                        sqlx::query("DELETE FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2").bind(tenant).bind(phone).execute(&self.pool).await?
+                    };
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn sms_opted_out(&self, tenant: &str, phone: &str) -> Result<bool, StoreError> {
+                    let found: Option<i64> = sqlx::query_scalar("SELECT opted_out_ms FROM sms_opt_outs WHERE tenant_id = $1 AND phone = $2")
+                        .bind(tenant)
+                        .bind(phone)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(found.is_some())
+                }
+
+                async fn sms_number_usage(&self, tenant: &str, phone: &str) -> Result<Option<NumberUsage>, StoreError> {
+                    let row: Option<(i64, i64, i64)> =
+                        sqlx::query_as("SELECT window_start_ms, sends, last_sent_ms FROM sms_number_usage WHERE tenant_id = $1 AND phone = $2")
+                            .bind(tenant)
+                            .bind(phone)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    row.map(|(window_start, sends, last_sent)| {
+                        Ok(NumberUsage {
+                            window_start: timestamp(window_start)?,
+                            sends: u32::try_from(sends).unwrap_or(u32::MAX),
+                            last_sent: timestamp(last_sent)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn swap_sms_number_usage(
+                    &self,
+                    tenant: &str,
+                    phone: &str,
+                    expected: Option<NumberUsage>,
+                    next: NumberUsage,
+                ) -> Result<bool, StoreError> {
+                    let done = match expected {
+                        None => sqlx::query(
+                            "INSERT INTO sms_number_usage (tenant_id, phone, window_start_ms, sends, last_sent_ms) VALUES ($1, $2, $3, $4, $5) \
+                             ON CONFLICT (tenant_id, phone) DO NOTHING",
+                        )
+                        .bind(tenant)
+                        .bind(phone)
+                        .bind(millis(next.window_start))
+                        .bind(i64::from(next.sends))
+                        .bind(millis(next.last_sent))
+                        .execute(&self.pool)
+                        .await?,
+                        Some(old) => sqlx::query(
+                            "UPDATE sms_number_usage SET window_start_ms = $3, sends = $4, last_sent_ms = $5 \
+                             WHERE tenant_id = $1 AND phone = $2 AND window_start_ms = $6 AND sends = $7 AND last_sent_ms = $8",
+                        )
+                        .bind(tenant)
+                        .bind(phone)
+                        .bind(millis(next.window_start))
+                        .bind(i64::from(next.sends))
+                        .bind(millis(next.last_sent))
+                        .bind(millis(old.window_start))
+                        .bind(i64::from(old.sends))
+                        .bind(millis(old.last_sent))
+                        .execute(&self.pool)
+                        .await?,
+                    };
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn find_job(&self, tenant: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
