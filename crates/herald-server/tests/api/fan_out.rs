@@ -1,11 +1,12 @@
-//! One event, every channel (issue 5's first must-show): a Herald configured with a real SMTP
-//! server for email, the WhatsApp Cloud API fake, the FCM fake and the in-app inbox sends one
+//! One event, every channel: a Herald configured with a real SMTP server for email, the Twilio
+//! fake for SMS, the WhatsApp Cloud API fake, the FCM fake and the in-app inbox sends one
 //! appointment on all of them; each message ends `SUCCESS`, then `delivered` once its service
-//! reports it — WhatsApp through its signed webhook, the SMTP relay, the push app and the
-//! in-app client through `POST /api/v1/delivery-reports`.
+//! reports it — Twilio and WhatsApp through their signed webhooks, the SMTP relay, the push app
+//! and the in-app client through `POST /api/v1/delivery-reports`.
 
 use crate::support::{TestApp, cases};
-use herald_channels::{FcmConfig, ProviderConfig, SmtpConfig, SmtpSecurity, WhatsappCloudConfig};
+use herald_channels::twilio::signature;
+use herald_channels::{FcmConfig, ProviderConfig, SmtpConfig, SmtpSecurity, TwilioSmsConfig, WhatsappCloudConfig};
 use herald_core::access::Role;
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
@@ -25,11 +26,15 @@ cases![one_event_fans_out_to_every_channel_and_each_message_is_delivered_after_i
 const CREATED: &str = "AM/AppointmentCreated/v1";
 const APP_SECRET: &str = "meta-app-secret";
 const PHONE: &str = "+393331234567";
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const AUTH_TOKEN: &str = "twilio-auth-token";
+const SMS_SID: &str = "SM1f0e8ae6ade43cb3c0ce4525424e404f";
 const WAMID: &str = "wamid.HBgMMzkzMzMxMjM0NTY3FQIAERgSQjM4QjQ1QzQ5RDVBMzc5MTk2AA==";
 
 /// The fakes every channel talks to.
 struct Services {
     smtp: SmtpSink,
+    twilio: FakeApi,
     whatsapp: FakeApi,
     fcm: FcmFake,
 }
@@ -42,7 +47,12 @@ impl Services {
                    "messages": [{"id": WAMID, "message_status": "accepted"}]}),
         ))
         .await;
-        Self { smtp: SmtpSink::start(), whatsapp, fcm: FcmFake::start().await }
+        let twilio = FakeApi::start(Answer::json(
+            201,
+            json!({"sid": SMS_SID, "account_sid": ACCOUNT, "to": PHONE, "status": "queued", "num_segments": "1"}),
+        ))
+        .await;
+        Self { smtp: SmtpSink::start(), twilio, whatsapp, fcm: FcmFake::start().await }
     }
 
     /// Each channel's provider, pointed at its fake.
@@ -64,6 +74,15 @@ impl Services {
                     unsubscribe_events: Vec::new(),
                     root_certificate: None,
                 }),
+            ),
+            (
+                Channel::Sms,
+                ProviderConfig::Twilio(
+                    serde_json::from_value::<TwilioSmsConfig>(json!({
+                        "base_url": self.twilio.url, "account_sid": ACCOUNT, "auth_token": AUTH_TOKEN, "from": "SanLuca", "timeout_seconds": 5
+                    }))
+                    .unwrap(),
+                ),
             ),
             (
                 Channel::Whatsapp,
@@ -165,7 +184,7 @@ async fn one_event_fans_out_to_every_channel_and_each_message_is_delivered_after
                "whatsappTemplateName": "appointment_created", "whatsappTemplateParameters": "{{user.name}}"}),
     )
     .await;
-    let channels = json!(["email", "whatsapp", "push", "in_app"]);
+    let channels = json!(["email", "sms", "whatsapp", "push", "in_app"]);
     app.create(
         "notification-settings",
         key,
@@ -177,31 +196,46 @@ async fn one_event_fans_out_to_every_channel_and_each_message_is_delivered_after
         .emit(json!({"name": CREATED, "key": "apt-1", "payload": {"startDate": start, "resourceId": "dr-rossi", "participantIds": ["patient-1"]}}))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(herald.dispatcher.run_due().await.unwrap(), 4, "one message per channel");
+    assert_eq!(herald.dispatcher.run_due().await.unwrap(), 5, "one message per channel");
 
     let sent = messages(&app).await;
-    assert_eq!(statuses(&sent), [("email", "SUCCESS"), ("in_app", "SUCCESS"), ("push", "SUCCESS"), ("whatsapp", "SUCCESS")]);
+    assert_eq!(
+        statuses(&sent),
+        [("email", "SUCCESS"), ("in_app", "SUCCESS"), ("push", "SUCCESS"), ("sms", "SUCCESS"), ("whatsapp", "SUCCESS")]
+    );
     let mail = services.smtp.received();
     assert_eq!(mail.len(), 1, "the SMTP server got the email");
     assert_eq!(mail[0].to, ["ada.rossi@example.org"]);
     assert!(String::from_utf8_lossy(&mail[0].data).contains("Subject: Your appointment"));
+    let sms: Vec<(String, String)> = serde_urlencoded::from_str(&services.twilio.received()[0].body).unwrap();
+    assert!(
+        sms.contains(&("To".into(), PHONE.into())) && sms.contains(&("Body".into(), "Appointment booked, see you soon".into())),
+        "{sms:?}"
+    );
     assert_eq!(services.whatsapp.received()[0].json()["template"]["name"], "appointment_created");
     assert_eq!(services.fcm.sends()[0].body["message"]["token"], "android-1");
 
-    let (body, signature) = whatsapp_status(&app, "delivered");
+    let (body, hub_signature) = whatsapp_status(&app, "delivered");
     let response = app
         .client
         .post(format!("{}/webhooks/whatsapp/default", herald.base))
-        .header("x-hub-signature-256", signature)
+        .header("x-hub-signature-256", hub_signature)
         .body(body)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let status_url = format!("{}/webhooks/twilio/default/status", herald.base);
+    let params: Vec<(String, String)> = [("MessageSid", SMS_SID), ("AccountSid", ACCOUNT), ("MessageStatus", "delivered")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+    let signed = signature(&Secret::new(AUTH_TOKEN), &status_url, &params);
+    let response = app.client.post(&status_url).header("x-twilio-signature", signed).form(&params).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     let (integration, _) = app.key("default", Role::Integration).await;
     let reports: Vec<Value> = sent
         .iter()
-        .filter(|(channel, _)| channel != "whatsapp")
+        .filter(|(channel, _)| channel != "whatsapp" && channel != "sms")
         .map(|(_, m)| json!({"service": m["service"], "providerMessageId": m["providerMessageId"], "status": "delivered"}))
         .collect();
     let (status, answer) = app.post("/api/v1/delivery-reports", &integration, Value::Array(reports)).await;
@@ -209,7 +243,9 @@ async fn one_event_fans_out_to_every_channel_and_each_message_is_delivered_after
     assert!(answer["results"].as_array().unwrap().iter().all(|r| r["outcome"] == "applied"), "{answer}");
 
     let delivered = messages(&app).await;
-    assert_eq!(statuses(&delivered), [("email", "delivered"), ("in_app", "delivered"), ("push", "delivered"), ("whatsapp", "delivered")]);
+    let all_delivered =
+        [("email", "delivered"), ("in_app", "delivered"), ("push", "delivered"), ("sms", "delivered"), ("whatsapp", "delivered")];
+    assert_eq!(statuses(&delivered), all_delivered);
     for (channel, message) in &delivered {
         let history: Vec<&str> = message["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
         assert_eq!(history, ["queued", "sending", "SUCCESS", "delivered"], "{channel}");
