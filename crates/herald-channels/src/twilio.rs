@@ -95,6 +95,20 @@ impl Credentials {
     pub(crate) fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.basic_auth(&self.user, Some(self.password.expose()))
     }
+
+    /// Creates one of the account's resources (`Messages`, `Calls`) from `form`.
+    pub(crate) async fn create(&self, client: &reqwest::Client, resource: &str, form: &[(&str, &str)]) -> Result<Receipt, SendError> {
+        let request = client.post(format!("{}/{resource}.json", self.account_url)).form(form);
+        let response = self.authorize(request).send().await.map_err(|e| crate::http::unanswered(&e, WHAT))?;
+        answer(response).await
+    }
+
+    /// Reads the account itself, which proves the credentials.
+    pub(crate) async fn check(&self, client: &reqwest::Client) -> Result<(), SendError> {
+        let request = client.get(format!("{}.json", self.account_url));
+        let response = self.authorize(request).send().await.map_err(|e| crate::http::unanswered(&e, WHAT))?;
+        crate::http::answer(response, WHAT).await.map(|_| ())
+    }
 }
 
 /// The API key pair, when both halves are given; one alone is a mistake named in the error.

@@ -23,7 +23,7 @@
 
 use crate::twilio::{self, Credentials, xml_escape};
 use crate::whatsapp_cloud::default_timeout;
-use crate::{Outgoing, Provider, Receipt, SendError, http};
+use crate::{Outgoing, Provider, Receipt, SendError};
 use async_trait::async_trait;
 use herald_core::render::Content;
 use herald_core::secrets::Secret;
@@ -158,15 +158,11 @@ impl Provider for TwilioVoiceProvider {
         if let Some(callback) = &callback {
             form.push(("StatusCallback", callback));
         }
-        let request = self.client.post(format!("{}/Calls.json", self.credentials.account_url)).form(&form);
-        let response = self.credentials.authorize(request).send().await.map_err(|e| http::unanswered(&e, twilio::WHAT))?;
-        twilio::answer(response).await
+        self.credentials.create(&self.client, "Calls", &form).await
     }
 
     async fn healthcheck(&self) -> Result<(), SendError> {
-        let request = self.client.get(format!("{}.json", self.credentials.account_url));
-        let response = self.credentials.authorize(request).send().await.map_err(|e| http::unanswered(&e, twilio::WHAT))?;
-        http::answer(response, twilio::WHAT).await.map(|_| ())
+        self.credentials.check(&self.client).await
     }
 }
 

@@ -27,15 +27,7 @@ pub async fn apply(
     detail: Option<String>,
     at: Timestamp,
 ) -> Result<Option<Applied>, EngineError> {
-    let report = DeliveryReport {
-        tenant: None,
-        service: service.to_string(),
-        provider_message_id: provider_message_id.to_string(),
-        status,
-        detail,
-        at,
-    };
-    Ok(store.record_report(report).await?)
+    record(store, None, service, provider_message_id, status, detail, at).await
 }
 
 /// Applies a report that a tenant's own caller sent (a relay or an app reporting through
@@ -49,8 +41,20 @@ pub async fn apply_in_tenant(
     detail: Option<String>,
     at: Timestamp,
 ) -> Result<Option<Applied>, EngineError> {
+    record(store, Some(tenant), service, provider_message_id, status, detail, at).await
+}
+
+async fn record(
+    store: &Arc<dyn Store>,
+    tenant: Option<&str>,
+    service: &str,
+    provider_message_id: &str,
+    status: MessageStatus,
+    detail: Option<String>,
+    at: Timestamp,
+) -> Result<Option<Applied>, EngineError> {
     let report = DeliveryReport {
-        tenant: Some(tenant.to_string()),
+        tenant: tenant.map(str::to_string),
         service: service.to_string(),
         provider_message_id: provider_message_id.to_string(),
         status,

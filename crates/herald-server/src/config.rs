@@ -476,11 +476,15 @@ impl Config {
     }
 }
 
-/// Environment values are text; numbers, booleans and JSON arrays of strings are read as such
-/// so typed keys work (`HERALD_PREVIOUS_SECRET_KEYS='["…","…"]'`).
+/// Environment values are text; numbers, booleans and JSON arrays of strings or of whole
+/// numbers are read as such so typed keys work (`HERALD_PREVIOUS_SECRET_KEYS='["…","…"]'`,
+/// `HERALD_DELIVERY__RETRY__SCHEDULE_SECONDS='[5,30,120]'`).
 fn parse_env_value(value: &str) -> figment::value::Value {
     if let Ok(items) = serde_json::from_str::<Vec<String>>(value) {
         return items.into();
+    }
+    if let Ok(numbers) = serde_json::from_str::<Vec<u64>>(value) {
+        return numbers.into();
     }
     if let Ok(n) = value.parse::<u64>() {
         return n.into();
@@ -569,6 +573,8 @@ mod tests {
         let keys = format!("[\"{old_key}\"]");
         let config = Config::load(None, env(&[("HERALD_PREVIOUS_SECRET_KEYS", &keys)])).unwrap();
         assert_eq!(config.previous_secret_keys, vec![Secret::new(old_key)]);
+        let config = Config::load(None, env(&[("HERALD_DELIVERY__RETRY__SCHEDULE_SECONDS", "[5,30,120]")])).unwrap();
+        assert_eq!(config.delivery.retry.schedule_seconds, [5, 30, 120]);
     }
 
     #[test]
