@@ -71,6 +71,27 @@ pub struct SmtpConfig {
     pub root_certificate: Option<String>,
 }
 
+impl SmtpConfig {
+    /// Settings for the server at `host:port` sending as `from`, everything else at its
+    /// default: STARTTLS, no login, 10 s, 8 connections, no `Reply-To` or unsubscribe URL.
+    pub fn new(host: impl Into<String>, port: u16, from: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            security: SmtpSecurity::default(),
+            username: None,
+            password: None,
+            from: from.into(),
+            timeout_seconds: default_timeout(),
+            max_connections: default_pool(),
+            reply_to: None,
+            unsubscribe_url: None,
+            unsubscribe_events: mail::default_unsubscribe_events(),
+            root_certificate: None,
+        }
+    }
+}
+
 fn default_port() -> u16 {
     587
 }

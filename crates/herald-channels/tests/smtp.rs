@@ -10,18 +10,13 @@ use serde_json::json;
 
 fn provider(sink: &SmtpSink, unsubscribe_url: Option<&str>) -> SmtpProvider {
     SmtpProvider::new(&SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
         security: SmtpSecurity::Plain,
-        username: None,
-        password: None,
-        from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 1,
         reply_to: Some("front-desk@sanluca.example".into()),
         unsubscribe_url: unsubscribe_url.map(str::to_string),
         unsubscribe_events: vec!["welcome".into(), "newsletter".into()],
-        root_certificate: None,
+        ..SmtpConfig::new("127.0.0.1", sink.port, "Clinica San Luca <noreply@sanluca.example>")
     })
     .unwrap()
 }
@@ -89,18 +84,12 @@ async fn a_rendered_subject_cannot_inject_headers() {
 async fn unsubscribe_urls_must_be_https() {
     let sink = SmtpSink::start();
     let config = |url: &str| SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
         security: SmtpSecurity::Plain,
-        username: None,
-        password: None,
-        from: "noreply@sanluca.example".into(),
         timeout_seconds: 5,
         max_connections: 1,
-        reply_to: None,
         unsubscribe_url: Some(url.into()),
         unsubscribe_events: Vec::new(),
-        root_certificate: None,
+        ..SmtpConfig::new("127.0.0.1", sink.port, "noreply@sanluca.example")
     };
     assert!(SmtpProvider::new(&config("http://sanluca.example/u")).is_err());
     assert!(SmtpProvider::new(&config("https://sanluca.example/u>\r\nX: y")).is_err());

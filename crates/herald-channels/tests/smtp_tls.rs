@@ -15,18 +15,10 @@ const PASSWORD: &str = "s3cret-relay-password";
 
 fn config(port: u16, security: SmtpSecurity) -> SmtpConfig {
     SmtpConfig {
-        host: "127.0.0.1".into(),
-        port,
         security,
-        username: None,
-        password: None,
-        from: "Clinica San Luca <noreply@sanluca.example>".into(),
-        timeout_seconds: 5,
         max_connections: 1,
-        reply_to: None,
-        unsubscribe_url: None,
-        unsubscribe_events: Vec::new(),
         root_certificate: Some(TEST_CA_PEM.into()),
+        ..SmtpConfig::new("127.0.0.1", port, "Clinica San Luca <noreply@sanluca.example>")
     }
 }
 

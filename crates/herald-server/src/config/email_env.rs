@@ -74,18 +74,11 @@ pub(super) fn provider(environment: &HashMap<String, String>) -> Result<Option<P
                 SmtpSecurity::Plain
             };
             ProviderConfig::Smtp(SmtpConfig {
-                host,
-                port,
                 security,
                 username: var(&["EMAIL_SMTP_USER", "EMAIL_SMTP_USERNAME"]),
                 password: var(&["EMAIL_SMTP_PASSWORD"]).map(Secret::new),
-                from: from()?,
-                timeout_seconds: 10,
-                max_connections: 8,
                 reply_to,
-                unsubscribe_url: None,
-                unsubscribe_events: Vec::new(),
-                root_certificate: None,
+                ..SmtpConfig::new(host, port, from()?)
             })
         }
         "ses" => {

@@ -183,18 +183,10 @@ async fn auto_send_off_needs_a_manual_send_which_then_sends_it(app: TestApp) {
 
 fn smtp_config(sink: &SmtpSink) -> SmtpConfig {
     SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
         security: SmtpSecurity::Plain,
-        username: None,
-        password: None,
-        from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 2,
-        reply_to: None,
-        unsubscribe_url: None,
-        unsubscribe_events: Vec::new(),
-        root_certificate: None,
+        ..SmtpConfig::new("127.0.0.1", sink.port, "Clinica San Luca <noreply@sanluca.example>")
     }
 }
 

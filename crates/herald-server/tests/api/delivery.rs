@@ -34,18 +34,10 @@ fn quick_retries(schedule_seconds: Vec<u64>) -> DeliveryConfig {
 
 fn smtp(sink: &SmtpSink) -> Arc<dyn Provider> {
     let config = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
         security: SmtpSecurity::Plain,
-        username: None,
-        password: None,
-        from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 2,
-        reply_to: None,
-        unsubscribe_url: None,
-        unsubscribe_events: Vec::new(),
-        root_certificate: None,
+        ..SmtpConfig::new("127.0.0.1", sink.port, "Clinica San Luca <noreply@sanluca.example>")
     };
     Arc::new(SmtpProvider::new(&config).unwrap())
 }

@@ -236,18 +236,11 @@ async fn email_reply_to_reaches_the_server_and_line_breaks_are_refused(app: Test
     patient(&app).await;
     let sink = SmtpSink::start();
     let smtp = ProviderConfig::Smtp(SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
         security: SmtpSecurity::Plain,
-        username: None,
-        password: None,
-        from: "Clinica San Luca <noreply@sanluca.example>".into(),
         timeout_seconds: 5,
         max_connections: 1,
         reply_to: Some("front-desk@sanluca.example".into()),
-        unsubscribe_url: None,
-        unsubscribe_events: Vec::new(),
-        root_certificate: None,
+        ..SmtpConfig::new("127.0.0.1", sink.port, "Clinica San Luca <noreply@sanluca.example>")
     });
     let herald = EmailHerald::start(&app, move |config| {
         config.channels.insert(Channel::Email, smtp);

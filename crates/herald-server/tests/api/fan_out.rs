@@ -61,18 +61,10 @@ impl Services {
             (
                 Channel::Email,
                 ProviderConfig::Smtp(SmtpConfig {
-                    host: "127.0.0.1".into(),
-                    port: self.smtp.port,
                     security: SmtpSecurity::Plain,
-                    username: None,
-                    password: None,
-                    from: "Clinica San Luca <noreply@sanluca.example>".into(),
                     timeout_seconds: 5,
                     max_connections: 2,
-                    reply_to: None,
-                    unsubscribe_url: None,
-                    unsubscribe_events: Vec::new(),
-                    root_certificate: None,
+                    ..SmtpConfig::new("127.0.0.1", self.smtp.port, "Clinica San Luca <noreply@sanluca.example>")
                 }),
             ),
             (

@@ -46,18 +46,9 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
         SinkKind::Email => {
             let sink = SmtpSink::start();
             let settings = SmtpConfig {
-                host: "127.0.0.1".into(),
-                port: sink.port,
                 security: SmtpSecurity::Plain,
-                username: None,
-                password: None,
-                from: "Clinic <noreply@clinic.example>".into(),
-                timeout_seconds: 10,
                 max_connections: 16,
-                reply_to: None,
-                unsubscribe_url: None,
-                unsubscribe_events: Vec::new(),
-                root_certificate: None,
+                ..SmtpConfig::new("127.0.0.1", sink.port, "Clinic <noreply@clinic.example>")
             };
             config.channels.insert(Channel::Email, ProviderConfig::Smtp(settings));
             smtp = Some(sink);
