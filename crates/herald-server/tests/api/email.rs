@@ -4,19 +4,16 @@
 //! channel and an unconfigured SES webhook, and
 //! `emailReplyTo` on `POST /send` reaching a real SMTP server while line breaks are refused.
 
-use crate::support::{TestApp, assert_error, cases};
+use crate::support::{ConfiguredHerald, TestApp, assert_error, cases};
 use herald_channels::{ProviderConfig, SesConfig, SmtpConfig, SmtpSecurity};
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
-use herald_engine::delivery::Dispatcher;
-use herald_server::App;
 use herald_server::config::Config;
 use herald_testkit::fake_api::{Answer, FakeApi};
 use herald_testkit::smtp::SmtpSink;
 use herald_testkit::sns::{FakeSns, TOPIC_ARN};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 cases![
     email_ses_sends_and_sns_events_move_the_message_on,
@@ -29,22 +26,19 @@ cases![
 const MESSAGE_ID: &str = "0102018f6d1c8a3b-1c2d3e4f-5a6b-7c8d-9e0f-a1b2c3d4e5f6-000000";
 
 /// A second Herald on the test's database and clock, with its own configuration.
-struct EmailHerald {
-    base: String,
-    dispatcher: Dispatcher,
-    stop: CancellationToken,
+struct EmailHerald(ConfiguredHerald);
+
+impl std::ops::Deref for EmailHerald {
+    type Target = ConfiguredHerald;
+
+    fn deref(&self) -> &ConfiguredHerald {
+        &self.0
+    }
 }
 
 impl EmailHerald {
     async fn start(app: &TestApp, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = app.config.clone();
-        config.provider_health.interval_seconds = 0;
-        configure(&mut config);
-        let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
-        let base = format!("http://{}", herald.local_addr());
-        let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
-        tokio::spawn(herald.run_until_stopped());
-        Self { base, dispatcher, stop }
+        Self(app.configured(configure).await)
     }
 
     /// Posts an SNS delivery as SNS does (JSON sent as `text/plain`).
@@ -61,12 +55,6 @@ impl EmailHerald {
         let status = response.status();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
-
-impl Drop for EmailHerald {
-    fn drop(&mut self) {
-        self.stop.cancel();
     }
 }
 

@@ -10,8 +10,6 @@ use herald_channels::{FcmConfig, ProviderConfig, SmtpConfig, SmtpSecurity, Twili
 use herald_core::access::Role;
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
-use herald_engine::delivery::Dispatcher;
-use herald_server::App;
 use herald_testkit::fake_api::{Answer, FakeApi};
 use herald_testkit::fcm::FcmFake;
 use herald_testkit::smtp::SmtpSink;
@@ -19,7 +17,6 @@ use hmac::Mac;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 cases![one_event_fans_out_to_every_channel_and_each_message_is_delivered_after_its_report];
 
@@ -105,32 +102,6 @@ impl Services {
     }
 }
 
-/// A second Herald on the test's database and clock, with every channel's provider configured.
-struct ConfiguredHerald {
-    base: String,
-    dispatcher: Dispatcher,
-    stop: CancellationToken,
-}
-
-impl ConfiguredHerald {
-    async fn start(app: &TestApp, providers: Vec<(Channel, ProviderConfig)>) -> Self {
-        let mut config = app.config.clone();
-        config.channels.extend(providers);
-        config.provider_health.interval_seconds = 0;
-        let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
-        let base = format!("http://{}", herald.local_addr());
-        let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
-        tokio::spawn(herald.run_until_stopped());
-        Self { base, dispatcher, stop }
-    }
-}
-
-impl Drop for ConfiguredHerald {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
 /// A WhatsApp Cloud status webhook, signed as Meta signs it.
 fn whatsapp_status(app: &TestApp, status: &str) -> (String, String) {
     let value = json!({"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
@@ -159,7 +130,7 @@ fn statuses(messages: &[(String, Value)]) -> Vec<(&str, &str)> {
 
 async fn one_event_fans_out_to_every_channel_and_each_message_is_delivered_after_its_report(app: TestApp) {
     let services = Services::start().await;
-    let herald = ConfiguredHerald::start(&app, services.providers()).await;
+    let herald = app.configured(|config| config.channels.extend(services.providers())).await;
     let key = &app.admin_key;
     app.create(
         "users",

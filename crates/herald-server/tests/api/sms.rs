@@ -4,18 +4,15 @@
 //! `delivered`; webhooks with a bad or missing signature are refused and change nothing; the
 //! abuse safeguards defer repeats through the job table; an overlong body fails for good.
 
-use crate::support::{TestApp, cases};
+use crate::support::{ConfiguredHerald, TestApp, cases};
 use herald_channels::twilio::signature;
 use herald_channels::{ProviderConfig, TwilioSmsConfig};
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
-use herald_engine::delivery::Dispatcher;
-use herald_server::App;
 use herald_testkit::fake_api::{Answer, FakeApi};
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 cases![
     sms_stop_suppresses_the_next_sms_and_start_restores_it,
@@ -41,10 +38,14 @@ fn created() -> Answer {
 }
 
 /// A second Herald on the test's database and clock, with Twilio on the SMS channel.
-struct SmsHerald {
-    base: String,
-    dispatcher: Dispatcher,
-    stop: CancellationToken,
+struct SmsHerald(ConfiguredHerald);
+
+impl std::ops::Deref for SmsHerald {
+    type Target = ConfiguredHerald;
+
+    fn deref(&self) -> &ConfiguredHerald {
+        &self.0
+    }
 }
 
 impl SmsHerald {
@@ -59,15 +60,13 @@ impl SmsHerald {
 
     /// A Herald with `provider` on `channel`.
     async fn start_with(app: &TestApp, channel: Channel, provider: ProviderConfig) -> Self {
-        let mut config = app.config.clone();
-        config.channels.insert(channel, provider);
-        config.provider_health.interval_seconds = 0;
-        config.email.allow_private_hosts = true;
-        let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
-        let base = format!("http://{}", herald.local_addr());
-        let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
-        tokio::spawn(herald.run_until_stopped());
-        Self { base, dispatcher, stop }
+        Self(
+            app.configured(|config| {
+                config.channels.insert(channel, provider);
+                config.email.allow_private_hosts = true;
+            })
+            .await,
+        )
     }
 
     /// Posts Twilio's form `params` to `path`, signed with `token` (none: unsigned); returns
@@ -87,12 +86,6 @@ impl SmsHerald {
     async fn reply(&self, app: &TestApp, body: &str) -> (StatusCode, String) {
         let params = [("MessageSid", "SMinbound"), ("AccountSid", ACCOUNT), ("From", PHONE), ("To", "+14155550100"), ("Body", body)];
         self.post(app, "/webhooks/twilio/default/inbound", &params, Some(AUTH_TOKEN)).await
-    }
-}
-
-impl Drop for SmsHerald {
-    fn drop(&mut self) {
-        self.stop.cancel();
     }
 }
 

@@ -170,6 +170,20 @@ impl TestApp {
         (base, stop)
     }
 
+    /// Starts a second Herald on the same database and clock with a configuration of its own:
+    /// the test's, background provider health checks off, then `configure` (providers, webhook
+    /// secrets).
+    pub async fn configured(&self, configure: impl FnOnce(&mut Config)) -> ConfiguredHerald {
+        let mut config = self.config.clone();
+        config.provider_health.interval_seconds = 0;
+        configure(&mut config);
+        let herald = App::build_with_clock(config, self.clock.clone()).await.expect("Herald builds");
+        let base = format!("http://{}", herald.local_addr());
+        let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
+        tokio::spawn(herald.run_until_stopped());
+        ConfiguredHerald { base, dispatcher, stop }
+    }
+
     /// Moves the clock forward and runs the timed jobs that became due; returns how many ran.
     pub async fn advance_and_run(&self, by: SignedDuration) -> usize {
         self.clock.advance(by);
@@ -218,6 +232,22 @@ impl TestApp {
     pub async fn revoke(&self, tenant: &str, key_id: &str) {
         let tenants = herald_engine::tenants::Tenants::new(self.store.clone(), self.clock.clone());
         tenants.revoke_key(tenant, key_id).await.expect("the key is revoked");
+    }
+}
+
+/// A second Herald with a configuration of its own (see [`TestApp::configured`]); stopped when
+/// dropped.
+pub struct ConfiguredHerald {
+    /// Its base URL.
+    pub base: String,
+    /// Its dispatcher, to run the deliveries that are due.
+    pub dispatcher: herald_engine::delivery::Dispatcher,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for ConfiguredHerald {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 

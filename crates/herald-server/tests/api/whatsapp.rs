@@ -4,18 +4,15 @@
 //! changes nothing; Meta's verification challenge; free-form text goes out only inside the
 //! customer-service window that inbound messages open.
 
-use crate::support::{TestApp, cases};
+use crate::support::{ConfiguredHerald, TestApp, cases};
 use herald_channels::{Dialog360Config, ProviderConfig, WhatsappCloudConfig};
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
-use herald_engine::delivery::Dispatcher;
-use herald_server::App;
 use herald_testkit::fake_api::{Answer, FakeApi};
 use hmac::Mac;
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 cases![
     whatsapp_events_go_out_as_templates_and_are_delivered_after_the_signed_callback,
@@ -43,22 +40,19 @@ fn accepted() -> Answer {
 }
 
 /// A second Herald on the test's database and clock, with `provider` on the WhatsApp channel.
-struct WhatsappHerald {
-    base: String,
-    dispatcher: Dispatcher,
-    stop: CancellationToken,
+struct WhatsappHerald(ConfiguredHerald);
+
+impl std::ops::Deref for WhatsappHerald {
+    type Target = ConfiguredHerald;
+
+    fn deref(&self) -> &ConfiguredHerald {
+        &self.0
+    }
 }
 
 impl WhatsappHerald {
     async fn start(app: &TestApp, provider: ProviderConfig) -> Self {
-        let mut config = app.config.clone();
-        config.channels.insert(Channel::Whatsapp, provider);
-        config.provider_health.interval_seconds = 0;
-        let herald = App::build_with_clock(config, app.clock.clone()).await.expect("Herald builds");
-        let base = format!("http://{}", herald.local_addr());
-        let (dispatcher, stop) = (herald.dispatcher(), herald.shutdown_token());
-        tokio::spawn(herald.run_until_stopped());
-        Self { base, dispatcher, stop }
+        Self(app.configured(|config| _ = config.channels.insert(Channel::Whatsapp, provider)).await)
     }
 
     /// Posts a webhook body with the given headers; returns status and JSON body.
@@ -71,12 +65,6 @@ impl WhatsappHerald {
         let status = response.status();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
-
-impl Drop for WhatsappHerald {
-    fn drop(&mut self) {
-        self.stop.cancel();
     }
 }
 
