@@ -6,6 +6,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::inbox::Inbox;
 use herald_engine::preferences::NotificationPreferences;
 use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::Saga;
@@ -41,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) openapi: Arc<serde_json::Value>,
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
+    pub(crate) inbox: Inbox,
+    pub(crate) realtime: crate::config::RealtimeConfig,
 }
 
 impl AppState {
@@ -132,6 +135,16 @@ impl AppState {
     /// The WhatsApp webhooks' secrets.
     pub(crate) fn whatsapp(&self) -> &crate::routes::WhatsappWebhooks {
         &self.0.whatsapp
+    }
+
+    /// The patient notification center.
+    pub fn inbox(&self) -> &Inbox {
+        &self.0.inbox
+    }
+
+    /// The real-time connections' settings.
+    pub(crate) fn realtime(&self) -> &crate::config::RealtimeConfig {
+        &self.0.realtime
     }
 
     /// The OpenAPI document of every route.

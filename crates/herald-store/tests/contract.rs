@@ -472,6 +472,7 @@ async fn the_message_log_follows_commits_deliveries_and_reports(store: Arc<dyn S
         stand_in: None,
         job: None,
         log,
+        inbox: None,
         at: at(1_000),
     };
     store.record_delivery("clinic-a", update).await.unwrap();

@@ -9,6 +9,7 @@ mod event_settings;
 mod events;
 mod files;
 mod health;
+mod inbox;
 mod message_log;
 mod notification_events;
 mod notification_settings;
@@ -16,6 +17,7 @@ mod notifications;
 mod openapi;
 mod preferences;
 mod providers;
+mod realtime;
 mod saga;
 mod smtp_settings;
 mod templates;
@@ -55,4 +57,6 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(smtp_settings::router())
         .merge(health::router())
         .merge(whatsapp::router())
+        .merge(inbox::router())
+        .merge(realtime::router())
 }

@@ -10,6 +10,7 @@ mod crud;
 mod delivery;
 mod events;
 mod files;
+mod inbox;
 mod isolation;
 mod message_log;
 mod operations;
@@ -51,6 +52,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     whatsapp::CASES,
     providers::CASES,
     smtp_settings::CASES,
+    inbox::CASES,
 ];
 
 fn main() {
