@@ -126,7 +126,7 @@ pub struct DeliveryUpdate {
     /// What the message log keeps beyond the message.
     pub log: LogDetails,
     /// The notification-center entry of an in-app message that was just sent.
-    pub inbox: Option<crate::InboxEntry>,
+    pub inbox: Option<Box<crate::InboxEntry>>,
     /// When this happened.
     pub at: Timestamp,
 }

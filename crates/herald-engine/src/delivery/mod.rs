@@ -298,7 +298,7 @@ impl Inner {
                 message.attempts.push(attempt);
                 message.reach(MessageStatus::Sent, at);
                 let mut update = slot.update(&message, Some(JobOutcome::Done), at);
-                update.inbox = inbox.map(|entry| InboxEntry { created_at: at, updated_at: at, ..entry });
+                update.inbox = inbox.map(|entry| Box::new(InboxEntry { created_at: at, updated_at: at, ..entry }));
                 update
             }
             Err(error) => {

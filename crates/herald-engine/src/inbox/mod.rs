@@ -137,9 +137,11 @@ impl Inbox {
                 }
                 "type" => query.types = list(value),
                 other => {
-                    return Err(
-                        Invalid::new(other, "is not a filter of this list (unread, type, priority, archived, cursor, page, limit)").into()
-                    );
+                    return Err(Invalid::new(
+                        other,
+                        "is not a filter of this list (unread, type, priority, archived, cursor, page, limit)",
+                    )
+                    .into());
                 }
             }
         }

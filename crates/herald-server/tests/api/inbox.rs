@@ -22,6 +22,7 @@ cases![
     inbox_over_sse_resumes_from_last_event_id,
     inbox_list_pages_filters_and_refuses_unknown_values,
     inbox_dismiss_archive_and_read_all_change_the_lists,
+    inbox_changes_reach_clients_of_another_instance_on_postgres,
 ];
 
 /// How long a test waits for a message that must come (a guard, not a delay: messages come
@@ -192,7 +193,11 @@ async fn sse_events(mut response: reqwest::Response, count: usize) -> Vec<(Strin
 }
 
 fn stream(app: &TestApp, patient: &str) -> reqwest::RequestBuilder {
-    app.client.get(format!("{}/patient-notifications/stream", app.base)).bearer_auth(token(patient))
+    stream_at(app, &app.base, patient)
+}
+
+fn stream_at(app: &TestApp, base: &str, patient: &str) -> reqwest::RequestBuilder {
+    app.client.get(format!("{base}/patient-notifications/stream")).bearer_auth(token(patient))
 }
 
 async fn inbox_over_sse_resumes_from_last_event_id(app: TestApp) {
@@ -301,4 +306,21 @@ async fn inbox_dismiss_archive_and_read_all_change_the_lists(app: TestApp) {
     let (_, theirs) = app.get("/patient-notifications/unread-count", &token("p-2")).await;
     assert_eq!(theirs["unreadCount"], 1, "read-all touches only the caller's notifications");
     assert_error(&app.post("/patient-notifications/no-such-id/read", &me, json!({})).await, StatusCode::NOT_FOUND, "notification");
+}
+
+async fn inbox_changes_reach_clients_of_another_instance_on_postgres(app: TestApp) {
+    if !app.config.database_url.starts_with("postgres") {
+        return; // SQLite serves one instance: its signals stay in the process.
+    }
+    clinic(&app, &["p-1"]).await;
+    let (other, stop) = app.second_instance().await;
+    let live = stream_at(&app, &other, "p-1").send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    report_ready(&app, "p-1", json!({})).await;
+    let (status, read_all) = app.post("/patient-notifications/read-all", &token("p-1"), json!({})).await;
+    assert_eq!((status, read_all), (StatusCode::OK, json!({"updated": 1})));
+    let seen = sse_events(live, 2).await;
+    let kinds: Vec<(&str, bool)> = seen.iter().map(|(e, _, d)| (e.as_str(), d["read"].as_bool().unwrap())).collect();
+    assert_eq!(kinds, [("created", false), ("updated", true)], "the other instance's client sees the delivery and the change");
+    stop.cancel();
 }
