@@ -68,6 +68,10 @@ pub struct FanoutBench {
     /// Seconds the load lasts.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
+    /// Internal: run as the client process of a fan-out bench against this Herald (the clients
+    /// live in a child process, so each process stays within its file-descriptor limit).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub clients_of: Option<String>,
 }
 
 /// Where `bench deliver` delivers.
