@@ -68,6 +68,9 @@ pub struct FanoutBench {
     /// Seconds the load lasts.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
+    /// Deliveries in flight at once (`delivery.concurrency`).
+    #[arg(long, default_value_t = 64)]
+    pub workers: usize,
     /// Internal: run as the client process of a fan-out bench against this Herald (the clients
     /// live in a child process, so each process stays within its file-descriptor limit).
     #[arg(long, hide = true, value_name = "URL")]

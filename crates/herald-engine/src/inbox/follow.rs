@@ -22,27 +22,38 @@ pub struct Follower {
     tenant: String,
     user_id: String,
     after: i64,
+    /// Whether the last read found everything there was (the next waits for a wake-up first).
+    caught_up: bool,
 }
 
 impl Follower {
     /// Follows the subscription's user from change sequence `after`.
     pub(super) fn new(store: Arc<dyn Store>, subscription: Subscription, tenant: &str, user_id: &str, after: i64) -> Self {
-        Self { store, subscription, tenant: tenant.to_string(), user_id: user_id.to_string(), after }
+        Self { store, subscription, tenant: tenant.to_string(), user_id: user_id.to_string(), after, caught_up: false }
     }
 
     /// The next changes, in sequence order (each entry as it is now), waiting until there are
     /// some.
+    /// A read that finds less than a full batch has seen everything committed before it began,
+    /// and wake-ups were marked seen just before it, so the next call waits for a wake-up
+    /// before reading again: one read per change, not two.
     pub async fn next(&mut self) -> Result<Vec<InboxEntry>, EngineError> {
         loop {
+            if self.caught_up {
+                tokio::select! {
+                    () = self.subscription.changed() => {}
+                    () = tokio::time::sleep(RECHECK) => {}
+                }
+                // Woken: if this call is cancelled from here on (a WebSocket's other branch
+                // won), the next one reads at once.
+                self.caught_up = false;
+            }
             self.subscription.mark_seen();
             let batch = self.store.inbox_since(&self.tenant, &self.user_id, self.after, BATCH).await?;
+            self.caught_up = batch.len() < BATCH as usize;
             if let Some(last) = batch.last() {
                 self.after = last.seq;
                 return Ok(batch);
-            }
-            tokio::select! {
-                () = self.subscription.changed() => {}
-                () = tokio::time::sleep(RECHECK) => {}
             }
         }
     }

@@ -43,6 +43,7 @@ pub async fn fanout(args: FanoutBench) -> anyhow::Result<()> {
     let (database, backend) = scratch(&None).await?;
     let mut config = scratch_config(&database)?;
     config.job_poll_interval_ms = 5;
+    config.delivery.concurrency = args.workers;
     config.auth = AuthConfig {
         jwt: Some(JwtConfig {
             algorithm: JwtAlgorithm::HS256,
