@@ -28,6 +28,8 @@ macro_rules! cases {
     };
 }
 
+#[path = "contract/inbox.rs"]
+mod inbox;
 #[path = "contract/preferences.rs"]
 mod preferences;
 
@@ -66,7 +68,7 @@ const CASES: &[(&str, Case)] = cases![
 
 fn main() {
     let args = Arguments::from_args();
-    let cases: Vec<(&str, Case)> = CASES.iter().chain(preferences::CASES).copied().collect();
+    let cases: Vec<(&str, Case)> = CASES.iter().chain(preferences::CASES).chain(inbox::CASES).copied().collect();
     libtest_mimic::run(&args, on_each_backend("contract", &cases, run_case)).exit();
 }
 
