@@ -580,6 +580,15 @@ mod tests {
     }
 
     #[test]
+    fn realtime_origins_and_timeouts_come_from_the_environment() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().realtime.allowed_origins, Vec::<String>::new(), "no browser origin by default");
+        let vars =
+            env(&[("HERALD_REALTIME__ALLOWED_ORIGINS", "[\"https://app.example.org\"]"), ("HERALD_REALTIME__SEND_TIMEOUT_SECONDS", "3")]);
+        let realtime = Config::load(None, vars).unwrap().realtime;
+        assert_eq!((realtime.allowed_origins, realtime.send_timeout_seconds), (vec!["https://app.example.org".to_string()], 3));
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let cases = [
             (vec![("HERALD_BIND", "not-an-address")], "HERALD_BIND"),
