@@ -10,6 +10,7 @@ pub mod document;
 pub mod event;
 pub mod files;
 pub mod id;
+pub mod inbox;
 pub mod invalid;
 pub mod job;
 pub mod json;

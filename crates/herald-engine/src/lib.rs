@@ -17,6 +17,7 @@
 //! - [`files::Files`]: the files service, whose files emails carry as attachments.
 //! - [`preferences::NotificationPreferences`]: recipients' preferences and clinics' settings
 //!   per notification type, applied to every message made.
+//! - [`inbox::Inbox`]: the patient notification center (seed 04) and its real-time hub.
 //! - [`manual_send`]: seed 05's manual send and test email.
 //! - [`tenant_providers::TenantProviders`], [`smtp_settings::SmtpSettings`],
 //!   [`provider_health::ProviderHealth`]: tenants' own providers, seed 05's SMTP settings and
@@ -31,6 +32,7 @@ mod error;
 pub mod events;
 pub mod files;
 pub mod idempotency;
+pub mod inbox;
 pub mod lookups;
 pub mod manual_send;
 pub mod message_log;

@@ -21,6 +21,8 @@ use herald_engine::events::Events;
 use herald_engine::events::custom::ScriptHost;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::inbox::Inbox;
+use herald_engine::inbox::hub::Hub;
 use herald_engine::preferences::NotificationPreferences;
 use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::{Saga, SagaEvents};
@@ -176,6 +178,8 @@ impl App {
         let provider_health = ProviderHealth::new(providers, store.clone(), keyring, clock.clone(), health_timeout);
         let health_interval =
             (config.provider_health.interval_seconds > 0).then(|| std::time::Duration::from_secs(config.provider_health.interval_seconds));
+        let shutdown = CancellationToken::new();
+        let inbox = Inbox::new(store.clone(), clock.clone(), Hub::start(&store, shutdown.clone()));
         let state = AppState::new(Inner {
             store: store.clone(),
             documents: documents.clone(),
@@ -197,6 +201,8 @@ impl App {
             whatsapp: routes::WhatsappWebhooks::from_config(&config),
             ses: routes::SesWebhooks::from_config(&config)?,
             twilio: routes::TwilioWebhooks::from_config(&config),
+            inbox,
+            realtime: config.realtime.clone(),
         });
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let trace = TraceLayer::new_for_http()
@@ -228,7 +234,7 @@ impl App {
             job_poll,
             store,
             bootstrap_key,
-            shutdown: CancellationToken::new(),
+            shutdown,
             template_lookup,
             files,
             provider_health,

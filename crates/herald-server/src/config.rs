@@ -88,6 +88,31 @@ pub struct Config {
     pub email: EmailConfig,
     /// How often and how long providers are checked for `/readyz`.
     pub provider_health: ProviderHealthConfig,
+    /// The notification center's WebSocket and SSE connections.
+    pub realtime: RealtimeConfig,
+}
+
+/// The notification center's real-time connections (`[realtime]`, `HERALD_REALTIME__…`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RealtimeConfig {
+    /// Browser origins allowed to open the WebSocket (`https://app.example.org`, exact match);
+    /// `["*"]` allows any. A request without `Origin` (not a browser) is allowed; any other
+    /// origin is refused with 403. Empty by default: no browser page may connect until its
+    /// origin is listed.
+    pub allowed_origins: Vec<String>,
+    /// Seconds a client may take to accept one message before its connection is dropped (it
+    /// resumes where it left off when it reconnects).
+    pub send_timeout_seconds: u64,
+    /// Seconds between keep-alives (WebSocket pings, SSE comments).
+    pub keep_alive_seconds: u64,
+}
+
+/// No browser origins; ten seconds to take a message; a keep-alive every 25 seconds.
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self { allowed_origins: Vec::new(), send_timeout_seconds: 10, keep_alive_seconds: 25 }
+    }
 }
 
 /// Tenants' own email settings and the SES event webhook.
@@ -352,6 +377,7 @@ impl Default for Config {
             files: FilesConfig::default(),
             email: EmailConfig::default(),
             provider_health: ProviderHealthConfig::default(),
+            realtime: RealtimeConfig::default(),
         }
     }
 }
@@ -575,6 +601,15 @@ mod tests {
         assert_eq!(config.previous_secret_keys, vec![Secret::new(old_key)]);
         let config = Config::load(None, env(&[("HERALD_DELIVERY__RETRY__SCHEDULE_SECONDS", "[5,30,120]")])).unwrap();
         assert_eq!(config.delivery.retry.schedule_seconds, [5, 30, 120]);
+    }
+
+    #[test]
+    fn realtime_origins_and_timeouts_come_from_the_environment() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().realtime.allowed_origins, Vec::<String>::new(), "no browser origin by default");
+        let vars =
+            env(&[("HERALD_REALTIME__ALLOWED_ORIGINS", "[\"https://app.example.org\"]"), ("HERALD_REALTIME__SEND_TIMEOUT_SECONDS", "3")]);
+        let realtime = Config::load(None, vars).unwrap().realtime;
+        assert_eq!((realtime.allowed_origins, realtime.send_timeout_seconds), (vec!["https://app.example.org".to_string()], 3));
     }
 
     #[test]

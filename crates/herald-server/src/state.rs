@@ -6,6 +6,7 @@ use herald_engine::documents::Documents;
 use herald_engine::events::Events;
 use herald_engine::files::Files;
 use herald_engine::idempotency::Idempotency;
+use herald_engine::inbox::Inbox;
 use herald_engine::preferences::NotificationPreferences;
 use herald_engine::provider_health::ProviderHealth;
 use herald_engine::saga::Saga;
@@ -43,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) whatsapp: crate::routes::WhatsappWebhooks,
     pub(crate) ses: crate::routes::SesWebhooks,
     pub(crate) twilio: crate::routes::TwilioWebhooks,
+    pub(crate) inbox: Inbox,
+    pub(crate) realtime: crate::config::RealtimeConfig,
 }
 
 impl AppState {
@@ -144,6 +147,16 @@ impl AppState {
     /// The Twilio accounts of the global configuration, for webhook signatures.
     pub(crate) fn twilio(&self) -> &crate::routes::TwilioWebhooks {
         &self.0.twilio
+    }
+
+    /// The patient notification center.
+    pub fn inbox(&self) -> &Inbox {
+        &self.0.inbox
+    }
+
+    /// The real-time connections' settings.
+    pub(crate) fn realtime(&self) -> &crate::config::RealtimeConfig {
+        &self.0.realtime
     }
 
     /// The OpenAPI document of every route.

@@ -7,11 +7,13 @@
 //! system fields in columns; timestamps are epoch milliseconds in both. MongoDB-style filters
 //! are translated to SQL by each backend's dialect (see `sql`), never evaluated in memory.
 
+mod inbox;
 mod postgres;
 mod records;
 mod sql;
 mod sqlite;
 
+pub use inbox::{INBOX_CHANNEL, InboxAction, InboxEntry, InboxQuery, InboxSignal};
 pub use postgres::PostgresStore;
 pub use records::{
     ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, IdempotencyRecord,
@@ -212,6 +214,34 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<NumberUsage>,
         next: NumberUsage,
     ) -> Result<bool, StoreError>;
+
+    /// The user's notification-center entries a query selects, newest first, and how many
+    /// match in all (the cursor aside).
+    async fn list_inbox(&self, tenant: &str, query: &InboxQuery) -> Result<(Vec<InboxEntry>, u64), StoreError>;
+    /// How many of the user's entries are unread (neither dismissed nor archived).
+    async fn count_unread_inbox(&self, tenant: &str, user_id: &str) -> Result<u64, StoreError>;
+    /// Applies a user's action to their entry `id`: the entry as it is now and whether it
+    /// changed (an action already applied changes nothing); `None` when the user has no such
+    /// entry (another user's id included).
+    async fn change_inbox_entry(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        id: &str,
+        action: InboxAction,
+        at: Timestamp,
+    ) -> Result<Option<(InboxEntry, bool)>, StoreError>;
+    /// Marks every unread entry of the user read; returns how many changed.
+    async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<u64, StoreError>;
+    /// The user's entries created or changed after change sequence `after`, in sequence
+    /// order, at most `limit`.
+    async fn inbox_since(&self, tenant: &str, user_id: &str, after: i64, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;
+    /// The user's change sequence now (0 before their first entry).
+    async fn inbox_seq(&self, tenant: &str, user_id: &str) -> Result<i64, StoreError>;
+    /// Signals of inbox changes: this process's as they commit, and on PostgreSQL every
+    /// instance's (`LISTEN`). A receiver that falls behind gets `Lagged` and must assume any
+    /// inbox changed.
+    fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<InboxSignal>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.

@@ -125,6 +125,8 @@ pub struct DeliveryUpdate {
     pub job: Option<(String, JobOutcome)>,
     /// What the message log keeps beyond the message.
     pub log: LogDetails,
+    /// The notification-center entry of an in-app message that was just sent.
+    pub inbox: Option<Box<crate::InboxEntry>>,
     /// When this happened.
     pub at: Timestamp,
 }

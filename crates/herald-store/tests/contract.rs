@@ -28,6 +28,8 @@ macro_rules! cases {
     };
 }
 
+#[path = "contract/inbox.rs"]
+mod inbox;
 #[path = "contract/preferences.rs"]
 mod preferences;
 
@@ -68,7 +70,7 @@ const CASES: &[(&str, Case)] = cases![
 
 fn main() {
     let args = Arguments::from_args();
-    let cases: Vec<(&str, Case)> = CASES.iter().chain(preferences::CASES).copied().collect();
+    let cases: Vec<(&str, Case)> = CASES.iter().chain(preferences::CASES).chain(inbox::CASES).copied().collect();
     libtest_mimic::run(&args, on_each_backend("contract", &cases, run_case)).exit();
 }
 
@@ -474,6 +476,7 @@ async fn the_message_log_follows_commits_deliveries_and_reports(store: Arc<dyn S
         stand_in: None,
         job: None,
         log,
+        inbox: None,
         at: at(1_000),
     };
     store.record_delivery("clinic-a", update).await.unwrap();

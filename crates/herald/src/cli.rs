@@ -50,6 +50,31 @@ pub enum BenchCommand {
     /// A million pending reminders: write time, memory, and how late due timers fire beside
     /// them.
     Scheduler(SchedulerBench),
+    /// Real-time fan-out of the notification center: SSE clients connected, notifications
+    /// created through the API at a fixed rate; deliveries per second and create-to-receive
+    /// latency.
+    Fanout(FanoutBench),
+}
+
+/// Arguments of `bench fanout`.
+#[derive(Debug, Args)]
+pub struct FanoutBench {
+    /// Patients connected, one SSE stream each.
+    #[arg(long, default_value_t = 10_000)]
+    pub clients: usize,
+    /// Notifications created per second, spread across the patients.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Seconds the load lasts.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
+    /// Deliveries in flight at once (`delivery.concurrency`).
+    #[arg(long, default_value_t = 64)]
+    pub workers: usize,
+    /// Internal: run as the client process of a fan-out bench against this Herald (the clients
+    /// live in a child process, so each process stays within its file-descriptor limit).
+    #[arg(long, hide = true, value_name = "URL")]
+    pub clients_of: Option<String>,
 }
 
 /// Where `bench deliver` delivers.

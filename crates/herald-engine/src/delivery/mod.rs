@@ -23,6 +23,7 @@
 
 mod attachments;
 mod devices;
+mod inbox;
 mod prepare;
 pub mod providers;
 mod quiet_hours;
@@ -44,7 +45,7 @@ use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::user::User;
 use herald_core::sms_safeguards::Safeguards;
-use herald_store::{DeliveryUpdate, JobOutcome, LogDetails, Store};
+use herald_store::{DeliveryUpdate, InboxEntry, JobOutcome, LogDetails, Store};
 use jiff::SignedDuration;
 use providers::Providers;
 use rate_limits::{RateLimitConfig, RateLimits};
@@ -210,6 +211,7 @@ impl Slot<'_> {
             stand_in: None,
             job: job.map(|outcome| (self.job_id.to_string(), outcome)),
             log: self.log.clone(),
+            inbox: None,
             at,
         }
     }
@@ -279,6 +281,12 @@ impl Inner {
                 return Ok(self.store.record_delivery(&tenant, record).await?);
             }
         }
+        let inbox = match message.channel {
+            Channel::InApp => {
+                self.inbox_entry(&tenant, notification_id, slot.index, &notification, &message, outgoing.content.as_ref()).await?
+            }
+            _ => None,
+        };
         message.reach(MessageStatus::Sending, now);
         self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
 
@@ -313,7 +321,9 @@ impl Inner {
                 }
                 message.attempts.push(attempt);
                 message.reach(MessageStatus::Sent, at);
-                slot.update(&message, Some(JobOutcome::Done), at)
+                let mut update = slot.update(&message, Some(JobOutcome::Done), at);
+                update.inbox = inbox.map(|entry| Box::new(InboxEntry { created_at: at, updated_at: at, ..entry }));
+                update
             }
             Err(error) => {
                 attempt.response_code = error.response_code;

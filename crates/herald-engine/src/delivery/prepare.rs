@@ -101,6 +101,9 @@ impl Inner {
         if message.channel == Channel::Whatsapp {
             return self.whatsapp_content(tenant, user, &template, &input).await;
         }
+        if message.channel == Channel::InApp {
+            return Ok(super::inbox::in_app_content(&template, &input).map(Some));
+        }
         Ok(render::render(&template, message.channel, &input).map(Some).map_err(|invalid| invalid.to_string()))
     }
 }

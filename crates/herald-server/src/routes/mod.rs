@@ -10,6 +10,7 @@ mod event_settings;
 mod events;
 mod files;
 mod health;
+mod inbox;
 mod message_log;
 mod notification_events;
 mod notification_settings;
@@ -17,6 +18,7 @@ mod notifications;
 mod openapi;
 mod preferences;
 mod providers;
+mod realtime;
 mod saga;
 mod ses;
 mod smtp_settings;
@@ -63,4 +65,6 @@ pub(crate) fn api(bulk_body_limit: usize, max_file_bytes: u64) -> OpenApiRouter<
         .merge(delivery_reports::router())
         .merge(ses::router())
         .merge(twilio::router())
+        .merge(inbox::router())
+        .merge(realtime::router())
 }

@@ -12,6 +12,7 @@ mod email;
 mod events;
 mod fan_out;
 mod files;
+mod inbox;
 mod isolation;
 mod message_log;
 mod operations;
@@ -57,6 +58,7 @@ const GROUPS: &[&[(&str, Case)]] = &[
     fan_out::CASES,
     email::CASES,
     sms::CASES,
+    inbox::CASES,
 ];
 
 fn main() {

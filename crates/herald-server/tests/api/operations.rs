@@ -81,6 +81,15 @@ async fn openapi_is_valid_and_lists_every_route(app: TestApp) {
         "GET /api/v1/tenant",
         "PATCH /api/v1/tenant",
         "POST /api/v1/delivery-reports",
+        "GET /patient-notifications",
+        "GET /patient-notifications/unread-count",
+        "POST /patient-notifications/read-all",
+        "POST /patient-notifications/{id}/read",
+        "POST /patient-notifications/{id}/dismiss",
+        "POST /patient-notifications/{id}/archive",
+        "POST /patient-notifications/{id}/unarchive",
+        "GET /patient-notifications/ws/{patient_id}",
+        "GET /patient-notifications/stream",
     ]
     .into_iter()
     .map(String::from)

@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct PostgresStore {
     pool: PgPool,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
+    inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
+    listening: std::sync::Once,
 }
 
 impl PostgresStore {
@@ -23,7 +25,61 @@ impl PostgresStore {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
-        Ok(Self { pool, commits })
+        let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
+        Ok(Self { pool, commits, inbox_signals, listening: std::sync::Once::new() })
+    }
+
+    /// Inbox changes of every instance: the first subscriber starts a `LISTEN` on
+    /// [`crate::INBOX_CHANNEL`], which forwards other instances' changes (and this one's)
+    /// for the store's lifetime.
+    fn subscribe_inbox(&self) -> tokio::sync::broadcast::Receiver<crate::InboxSignal> {
+        let receiver = self.inbox_signals.subscribe();
+        self.listening.call_once(|| {
+            tokio::spawn(listen(self.pool.clone(), self.inbox_signals.clone()));
+        });
+        receiver
+    }
+}
+
+/// Forwards `NOTIFY`s on the inbox channel to `signals` until nobody subscribes any more. When
+/// the connection drops, notifications sent meanwhile are lost: every subscriber is told to
+/// look (a signal for no user), and connections also look on their own now and then.
+async fn listen(pool: PgPool, signals: tokio::sync::broadcast::Sender<crate::InboxSignal>) {
+    let everyone = crate::InboxSignal { tenant: String::new(), user_id: String::new() };
+    while signals.receiver_count() > 0 {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for inbox changes; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(crate::INBOX_CHANNEL).await {
+            tracing::warn!(%error, "cannot listen for inbox changes; trying again");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        let _ = signals.send(everyone.clone());
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Some(signal) = crate::InboxSignal::from_payload(notification.payload()) {
+                        let _ = signals.send(signal);
+                    }
+                }
+                Ok(None) => {
+                    let _ = signals.send(everyone.clone());
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "listening for inbox changes failed; reconnecting");
+                    break;
+                }
+            }
+            if signals.receiver_count() == 0 {
+                return;
+            }
+        }
     }
 }
 

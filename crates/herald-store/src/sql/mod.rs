@@ -4,6 +4,7 @@
 
 mod builder;
 mod filter;
+pub(crate) mod inbox;
 mod message_log;
 pub(crate) mod store;
 

@@ -86,6 +86,7 @@ macro_rules! migrations {
             (9, "files", include_str!(concat!("../../migrations/", $backend, "/0009_files.sql"))),
             (10, "audit and tenant profile", include_str!(concat!("../../migrations/", $backend, "/0010_audit_and_tenant_profile.sql"))),
             (11, "sms", include_str!(concat!("../../migrations/", $backend, "/0011_sms.sql"))),
+            (12, "inbox", include_str!(concat!("../../migrations/", $backend, "/0012_inbox.sql"))),
             (13, "preferences", include_str!(concat!("../../migrations/", $backend, "/0013_preferences.sql"))),
             (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
             (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
@@ -99,6 +100,8 @@ pub(crate) use migrations;
 /// `migrations/$backend/`.
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty, $dialect:ty, $backend:literal) => {
+        crate::sql::inbox::inbox_sql!($db, $row, $dialect, $backend);
+
         mod store_impl {
             use super::*;
             use crate::sql::store::{millis, timestamp};
@@ -419,6 +422,9 @@ macro_rules! sql_store {
                     at: update.at,
                 };
                 write_log(&mut *tx, &[row(update.message_index, &update.message, Some(&update.log))]).await?;
+                if let Some(entry) = &update.inbox {
+                    super::inbox_impl::insert(&mut *tx, tenant, entry).await?;
+                }
                 if let Some(failure) = &update.failure {
                     let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
                     query(&sql).execute(&mut *tx).await?;
@@ -473,6 +479,11 @@ macro_rules! sql_store {
             }
 
             impl $store {
+                /// Tells this process's real-time connections that a user's inbox changed.
+                fn signal_inbox(&self, tenant: &str, user_id: &str) {
+                    let _ = self.inbox_signals.send(crate::InboxSignal { tenant: tenant.to_string(), user_id: user_id.to_string() });
+                }
+
                 /// Hands a write to the writer, which commits it with the others waiting, and
                 /// waits for its outcome.
                 async fn queue_write(&self, tenant: &str, commit: Write) -> Result<Reply, StoreError> {
@@ -936,7 +947,60 @@ macro_rules! sql_store {
                 }
 
                 async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
-                    self.queue_write(tenant, Write::Delivery(update)).await.map(|_| ())
+                    let user_id = update.inbox.as_ref().map(|entry| entry.user_id.clone());
+                    self.queue_write(tenant, Write::Delivery(update)).await?;
+                    if let Some(user_id) = user_id {
+                        self.signal_inbox(tenant, &user_id);
+                    }
+                    Ok(())
+                }
+
+                async fn list_inbox(&self, tenant: &str, selection: &crate::InboxQuery) -> Result<(Vec<crate::InboxEntry>, u64), StoreError> {
+                    super::inbox_impl::list(&self.pool, tenant, selection).await
+                }
+
+                async fn count_unread_inbox(&self, tenant: &str, user_id: &str) -> Result<u64, StoreError> {
+                    super::inbox_impl::unread(&self.pool, tenant, user_id).await
+                }
+
+                async fn change_inbox_entry(
+                    &self,
+                    tenant: &str,
+                    user_id: &str,
+                    id: &str,
+                    action: crate::InboxAction,
+                    at: Timestamp,
+                ) -> Result<Option<(crate::InboxEntry, bool)>, StoreError> {
+                    let changed = super::inbox_impl::change(&self.pool, tenant, user_id, id, action, at).await?;
+                    if changed.as_ref().is_some_and(|(_, changed)| *changed) {
+                        self.signal_inbox(tenant, user_id);
+                    }
+                    Ok(changed)
+                }
+
+                async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<u64, StoreError> {
+                    let changed = super::inbox_impl::read_all(&self.pool, tenant, user_id, at).await?;
+                    if changed > 0 {
+                        self.signal_inbox(tenant, user_id);
+                    }
+                    Ok(changed)
+                }
+
+                async fn inbox_since(&self, tenant: &str, user_id: &str, after: i64, limit: u32) -> Result<Vec<crate::InboxEntry>, StoreError> {
+                    super::inbox_impl::since(&self.pool, tenant, user_id, after, limit).await
+                }
+
+                async fn inbox_seq(&self, tenant: &str, user_id: &str) -> Result<i64, StoreError> {
+                    let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM inbox_counters WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant)
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(last.unwrap_or_default())
+                }
+
+                fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<crate::InboxSignal> {
+                    self.subscribe_inbox()
                 }
 
                 async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {

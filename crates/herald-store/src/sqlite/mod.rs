@@ -17,6 +17,7 @@ use std::time::Duration;
 pub struct SqliteStore {
     pool: SqlitePool,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
+    inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
 }
 
 impl SqliteStore {
@@ -36,7 +37,12 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
-        Ok(Self { pool, commits })
+        Ok(Self { pool, commits, inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0 })
+    }
+
+    /// Inbox changes of this process (SQLite serves one instance).
+    fn subscribe_inbox(&self) -> tokio::sync::broadcast::Receiver<crate::InboxSignal> {
+        self.inbox_signals.subscribe()
     }
 }
 

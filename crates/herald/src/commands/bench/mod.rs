@@ -3,6 +3,7 @@
 //! the machine's cores — the figures are for Herald and its client together.
 
 mod deliver;
+mod fanout;
 mod ingest;
 mod scheduler;
 
@@ -17,6 +18,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => ingest::ingest(args).await,
         BenchCommand::Deliver(args) => deliver::deliver(args).await,
         BenchCommand::Scheduler(args) => scheduler::scheduler(args).await,
+        BenchCommand::Fanout(args) => fanout::fanout(args).await,
     }
 }
 
