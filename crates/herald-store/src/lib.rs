@@ -231,8 +231,9 @@ pub trait Store: Send + Sync + 'static {
         action: InboxAction,
         at: Timestamp,
     ) -> Result<Option<(InboxEntry, bool)>, StoreError>;
-    /// Marks every unread entry of the user read; returns how many changed.
-    async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<u64, StoreError>;
+    /// Marks every unread entry of the user read; returns the messages (notification id and
+    /// message index) of the entries that changed.
+    async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<Vec<(String, usize)>, StoreError>;
     /// The user's entries created or changed after change sequence `after`, in sequence
     /// order, at most `limit`.
     async fn inbox_since(&self, tenant: &str, user_id: &str, after: i64, limit: u32) -> Result<Vec<InboxEntry>, StoreError>;

@@ -24,10 +24,15 @@ use herald_core::Invalid;
 use herald_core::clock::Clock;
 use herald_core::document::format_timestamp;
 use herald_core::inbox::Priority;
+use herald_core::notification::MessageStatus;
 use herald_store::{InboxAction, InboxEntry, InboxQuery, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The in-app provider's name, as its messages record it in `service`; their provider id is
+/// the message's idempotency key (`<notification id>.<index>`).
+const IN_APP_SERVICE: &str = "in_app";
 
 /// Most entries one list answer holds.
 pub const MAX_LIMIT: u32 = 100;
@@ -68,16 +73,35 @@ impl Inbox {
     }
 
     /// Applies `action` to the user's entry `id`; the entry as it is now. 404 when the user has
-    /// no such entry; applying an action twice changes nothing the second time.
+    /// no such entry; applying an action twice changes nothing the second time. An entry read
+    /// (or dismissed, which reads it) moves its in-app message to `read` in the notification
+    /// and the message log.
     pub async fn act(&self, tenant: &str, user_id: &str, id: &str, action: InboxAction) -> Result<Value, EngineError> {
-        let changed = self.store.change_inbox_entry(tenant, user_id, id, action, self.clock.now()).await?;
-        let (entry, _) = changed.ok_or(EngineError::NotFound("notification"))?;
+        let at = self.clock.now();
+        let changed = self.store.change_inbox_entry(tenant, user_id, id, action, at).await?;
+        let (entry, changed) = changed.ok_or(EngineError::NotFound("notification"))?;
+        if changed && matches!(action, InboxAction::Read | InboxAction::Dismiss) {
+            self.report_read(tenant, &entry.notification_id, entry.message_index, at).await?;
+        }
         Ok(entry_json(&entry))
     }
 
-    /// Marks every unread entry of the user read: `{"updated": n}`.
+    /// Marks every unread entry of the user read, and their in-app messages: `{"updated": n}`.
     pub async fn read_all(&self, tenant: &str, user_id: &str) -> Result<Value, EngineError> {
-        Ok(json!({"updated": self.store.read_all_inbox(tenant, user_id, self.clock.now()).await?}))
+        let at = self.clock.now();
+        let read = self.store.read_all_inbox(tenant, user_id, at).await?;
+        for (notification_id, index) in &read {
+            self.report_read(tenant, notification_id, *index, at).await?;
+        }
+        Ok(json!({"updated": read.len()}))
+    }
+
+    /// Moves the in-app message behind an entry to `read` (a message already read, or not
+    /// `SUCCESS`/`delivered`, is left as it is).
+    async fn report_read(&self, tenant: &str, notification_id: &str, index: usize, at: jiff::Timestamp) -> Result<(), EngineError> {
+        let message_id = format!("{notification_id}.{index}");
+        crate::callbacks::apply_in_tenant(&self.store, tenant, IN_APP_SERVICE, &message_id, MessageStatus::Read, None, at).await?;
+        Ok(())
     }
 
     /// Follows the user's inbox from change sequence `after` (0: from the beginning).

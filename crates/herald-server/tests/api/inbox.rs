@@ -164,6 +164,8 @@ async fn inbox_over_websocket_gets_a_reminder_as_it_is_delivered_and_every_devic
     assert_eq!(count, json!({"unreadCount": 0}));
     let (status, again) = app.post(&format!("/patient-notifications/{id}/read"), &token("p-1"), json!({})).await;
     assert_eq!((status, &again["readAt"]), (StatusCode::OK, &read["readAt"]), "reading twice changes nothing");
+    let (_, log) = app.get("/api/v1/notifications/logs?channel=in_app&patient_id=p-1", &app.admin_key).await;
+    assert_eq!(log["items"][0]["status"], "read", "the clinic sees the in-app message read: {log}");
 
     // A reconnecting device gets what it missed after the seq it saw.
     drop(browser);
@@ -301,6 +303,8 @@ async fn inbox_dismiss_archive_and_read_all_change_the_lists(app: TestApp) {
     assert_eq!(back["archived"], false);
     let (status, all_read) = app.post("/patient-notifications/read-all", &me, json!({})).await;
     assert_eq!((status, all_read), (StatusCode::OK, json!({"updated": 2})));
+    let (_, log) = app.get("/api/v1/notifications/logs?channel=in_app&patient_id=p-1&status=read", &app.admin_key).await;
+    assert_eq!(log["total"], 3, "read, dismissed and read-all entries are read in the message log: {log}");
     let (_, count) = app.get("/patient-notifications/unread-count", &me).await;
     assert_eq!(count["unreadCount"], 0);
     let (_, theirs) = app.get("/patient-notifications/unread-count", &token("p-2")).await;

@@ -188,19 +188,27 @@ macro_rules! inbox_sql {
                 Ok(Some((found, true)))
             }
 
-            pub(crate) async fn read_all(pool: &sqlx::Pool<$db>, tenant: &str, user_id: &str, at: jiff::Timestamp) -> Result<u64, StoreError> {
+            pub(crate) async fn read_all(pool: &sqlx::Pool<$db>, tenant: &str, user_id: &str, at: jiff::Timestamp) -> Result<Vec<(String, usize)>, StoreError> {
                 let mut tx = pool.begin().await?;
                 // Locks the counter first, so concurrent changes of this user queue behind us.
                 take_seq(&mut tx, tenant, user_id, 0).await?;
-                let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT id FROM inbox WHERE tenant_id = $1 AND user_id = $2 AND read_ms IS NULL AND dismissed_ms IS NULL ORDER BY number",
+                let rows = sqlx::query(
+                    "SELECT id, notification_id, message_index FROM inbox \
+                     WHERE tenant_id = $1 AND user_id = $2 AND read_ms IS NULL AND dismissed_ms IS NULL ORDER BY number",
                 )
                 .bind(tenant)
                 .bind(user_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                if ids.is_empty() {
-                    return Ok(0);
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut ids = Vec::with_capacity(rows.len());
+                let mut messages = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    ids.push(row.try_get::<String, _>("id")?);
+                    let index: i64 = row.try_get("message_index")?;
+                    messages.push((row.try_get::<String, _>("notification_id")?, usize::try_from(index).unwrap_or(usize::MAX)));
                 }
                 let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
                 let last = take_seq(&mut tx, tenant, user_id, count).await?;
@@ -215,7 +223,7 @@ macro_rules! inbox_sql {
                 }
                 announce(&mut tx, tenant, user_id).await?;
                 tx.commit().await?;
-                Ok(u64::try_from(count).unwrap_or_default())
+                Ok(messages)
             }
 
             pub(crate) async fn since(

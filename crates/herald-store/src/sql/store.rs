@@ -978,9 +978,9 @@ macro_rules! sql_store {
                     Ok(changed)
                 }
 
-                async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<u64, StoreError> {
+                async fn read_all_inbox(&self, tenant: &str, user_id: &str, at: Timestamp) -> Result<Vec<(String, usize)>, StoreError> {
                     let changed = super::inbox_impl::read_all(&self.pool, tenant, user_id, at).await?;
-                    if changed > 0 {
+                    if !changed.is_empty() {
                         self.signal_inbox(tenant, user_id);
                     }
                     Ok(changed)
