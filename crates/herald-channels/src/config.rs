@@ -1,7 +1,7 @@
 //! Provider configuration: one entry per channel, tagged by `type`.
 
 use crate::{ApnsConfig, FcmConfig, PushConfig, PushProvider, WebPushConfig};
-use crate::{ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
+use crate::{ConsoleConfig, ConsoleProvider, InAppProvider, Provider, SmtpConfig, SmtpProvider, WebhookConfig, WebhookProvider};
 use crate::{Dialog360Config, Dialog360Provider, WhatsappCloudConfig, WhatsappCloudProvider};
 use crate::{KaleyraConfig, KaleyraProvider, TwilioSmsConfig, TwilioSmsProvider, TwilioVoiceConfig, TwilioVoiceProvider};
 use crate::{SesConfig, SesProvider};
@@ -12,8 +12,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ProviderConfig {
-    /// Logs and accepts (development).
-    Console,
+    /// Logs and accepts (development); `print = true` also writes each message to standard output.
+    Console(ConsoleConfig),
     /// The in-app notification center.
     InApp,
     /// A signed HTTP POST per message.
@@ -51,7 +51,7 @@ impl ProviderConfig {
     /// disabled).
     pub fn build(&self) -> Result<Arc<dyn Provider>, String> {
         Ok(match self {
-            ProviderConfig::Console => Arc::new(ConsoleProvider),
+            ProviderConfig::Console(config) => Arc::new(ConsoleProvider::new(config)),
             ProviderConfig::InApp => Arc::new(InAppProvider),
             ProviderConfig::Webhook(config) => Arc::new(WebhookProvider::new(config)?),
             ProviderConfig::Smtp(config) => Arc::new(SmtpProvider::new(config)?),

@@ -42,7 +42,7 @@ mod whatsapp_cloud;
 
 pub use apns::ApnsConfig;
 pub use config::ProviderConfig;
-pub use console::ConsoleProvider;
+pub use console::{ConsoleConfig, ConsoleProvider};
 pub use dialog360::{Dialog360Config, Dialog360Provider};
 pub use fcm::FcmConfig;
 pub use in_app::InAppProvider;

@@ -291,6 +291,9 @@ impl TenantProviders {
                 .map_err(|_| Invalid::new("config", "a stored secret cannot be opened; send it again"))?;
         }
         let parsed: ProviderConfig = Invalid::deserialize(config.clone()).map_err(|e| e.within("config"))?;
+        if matches!(&parsed, ProviderConfig::Console(console) if console.print) {
+            return Err(Invalid::new("config.print", "printing messages is for the operator's own development console, not a tenant's"));
+        }
         parsed.build().map_err(|reason| Invalid::new("config", reason))?;
         for (field, host, port) in endpoints(&config, "config") {
             ensure_public(&field, &host, port, self.allow_private_hosts).await?;

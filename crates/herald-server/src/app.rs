@@ -67,7 +67,7 @@ fn load_scripts(config: &Config) -> anyhow::Result<Option<Arc<ScriptHost>>> {
 fn providers(config: &Config) -> anyhow::Result<HashMap<Channel, Arc<dyn Provider>>> {
     let mut providers = HashMap::new();
     for channel in &config.active_channels {
-        let default = if *channel == Channel::InApp { ProviderConfig::InApp } else { ProviderConfig::Console };
+        let default = if *channel == Channel::InApp { ProviderConfig::InApp } else { ProviderConfig::Console(Default::default()) };
         let provider_config = config.channels.get(channel).unwrap_or(&default);
         if matches!(provider_config, ProviderConfig::Disabled) {
             continue;

@@ -706,7 +706,7 @@ mod tests {
         let mut configured = seed.to_vec();
         configured.push(("HERALD_CHANNELS__EMAIL__TYPE", "console"));
         let config = Config::load(None, env(&configured)).unwrap();
-        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Console)), "[channels.email] wins");
+        assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Console(_))), "[channels.email] wins");
         let config = Config::load(None, env(&[("EMAIL_ENABLED", "false")])).unwrap();
         assert!(matches!(config.channels.get(&Channel::Email), Some(ProviderConfig::Disabled)));
         let config = Config::load(None, env(&[("HERALD_CHANNELS__EMAIL__TYPE", "disabled")])).unwrap();

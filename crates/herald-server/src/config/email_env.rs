@@ -19,7 +19,7 @@
 //! No variable set: email stays on the console provider, as every unconfigured channel.
 
 use super::ConfigError;
-use herald_channels::{ProviderConfig, SesConfig, SmtpConfig, SmtpSecurity};
+use herald_channels::{ConsoleConfig, ProviderConfig, SesConfig, SmtpConfig, SmtpSecurity};
 use herald_core::secrets::Secret;
 use herald_core::values::EmailAddress;
 use std::collections::HashMap;
@@ -53,7 +53,7 @@ pub(super) fn provider(environment: &HashMap<String, String>) -> Result<Option<P
         .map(|r| EmailAddress::parse(&r).map(|_| r).map_err(|reason| ConfigError(format!("EMAIL_REPLY_TO: {reason}"))))
         .transpose()?;
     let config = match kind {
-        "console" => ProviderConfig::Console,
+        "console" => ProviderConfig::Console(ConsoleConfig { print: true }),
         "disabled" => ProviderConfig::Disabled,
         "smtp" => {
             let host = host.ok_or_else(|| ConfigError("EMAIL_SMTP_HOST: is required for the smtp provider".into()))?;
@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn console_disabled_and_ses() {
         assert!(provider(&env(&[])).unwrap().is_none());
-        assert!(matches!(provider(&env(&[("EMAIL_PROVIDER", "console")])).unwrap(), Some(ProviderConfig::Console)));
+        assert!(matches!(
+            provider(&env(&[("EMAIL_PROVIDER", "console")])).unwrap(),
+            Some(ProviderConfig::Console(ConsoleConfig { print: true }))
+        ));
         assert!(matches!(provider(&env(&[("EMAIL_PROVIDER", "disabled")])).unwrap(), Some(ProviderConfig::Disabled)));
         let off = provider(&env(&[("EMAIL_ENABLED", "false"), ("EMAIL_PROVIDER", "smtp")])).unwrap();
         assert!(matches!(off, Some(ProviderConfig::Disabled)));

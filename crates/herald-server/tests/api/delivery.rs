@@ -208,7 +208,7 @@ async fn final_failures_and_missing_addresses_fall_back_to_the_next_channel(app:
     let providers = vec![
         (Channel::Webhook, webhook(&sink)),
         (Channel::InApp, Arc::new(InAppProvider) as Arc<dyn Provider>),
-        (Channel::Sms, Arc::new(ConsoleProvider)),
+        (Channel::Sms, Arc::new(ConsoleProvider::default())),
     ];
     let dispatcher = app.dispatcher_with(providers, quick_retries(vec![10, 60]));
     let answer = appointment(&app, &["patient-1", "patient-2"]).await;
@@ -254,7 +254,7 @@ async fn rate_limits_hold_messages_back_and_tenants_share_fairly(app: TestApp) {
     }
     let limits = RateLimitConfig { channels: Default::default(), per_tenant: Some(Rate { per_second: 1.0, burst: 1 }) };
     let config = DeliveryConfig { concurrency: 4, rate_limits: limits, ..DeliveryConfig::default() };
-    let dispatcher = app.dispatcher_with(vec![(Channel::Sms, Arc::new(ConsoleProvider))], config);
+    let dispatcher = app.dispatcher_with(vec![(Channel::Sms, Arc::new(ConsoleProvider::default()))], config);
 
     let sent = |app: &TestApp, tenant: &'static str| {
         let store = app.store.clone();

@@ -62,7 +62,7 @@ async fn clinic(app: &TestApp, ids: &[&str]) {
 
 fn dispatcher(app: &TestApp) -> Dispatcher {
     app.dispatcher_with(
-        vec![(Channel::InApp, Arc::new(InAppProvider)), (Channel::Email, Arc::new(ConsoleProvider))],
+        vec![(Channel::InApp, Arc::new(InAppProvider)), (Channel::Email, Arc::new(ConsoleProvider::default()))],
         DeliveryConfig::default(),
     )
 }

@@ -44,7 +44,7 @@ async fn notify(app: &TestApp) {
         .emit(json!({"name": CREATED, "key": "apt-1", "payload": {"startDate": start, "endDate": start, "resourceId": "dr", "participantIds": ["p1", "p2"]}}))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let console: Arc<dyn Provider> = Arc::new(ConsoleProvider);
+    let console: Arc<dyn Provider> = Arc::new(ConsoleProvider::default());
     let dispatcher = app.dispatcher_with(vec![(Channel::Email, console.clone()), (Channel::Sms, console)], DeliveryConfig::default());
     assert_eq!(dispatcher.run_due().await.unwrap(), 3, "two emails and one SMS; p2's SMS is skipped");
 }

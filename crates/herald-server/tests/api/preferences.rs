@@ -161,7 +161,7 @@ async fn the_master_toggle_stops_all_but_mandatory_types_which_cannot_be_opted_o
 /// A dispatcher sending email through the console and in-app into the inbox.
 fn dispatcher(app: &TestApp) -> herald_engine::delivery::Dispatcher {
     let providers: Vec<(Channel, Arc<dyn Provider>)> =
-        vec![(Channel::Email, Arc::new(ConsoleProvider)), (Channel::InApp, Arc::new(InAppProvider))];
+        vec![(Channel::Email, Arc::new(ConsoleProvider::default())), (Channel::InApp, Arc::new(InAppProvider))];
     app.dispatcher_with(providers, DeliveryConfig::default())
 }
 

@@ -219,6 +219,7 @@ async fn bad_entries_are_refused_and_change_nothing(app: TestApp) {
         ("/api/v1/providers/sms", good.clone(), "config.type"),
         ("/api/v1/providers/email", json!({"name": "relay", "config": {"type": "smtp", "host": "127.0.0.1"}}), "from"),
         ("/api/v1/providers/email", json!({"name": "relay", "config": {"type": "disabled", "reason": "x"}}), "config"),
+        ("/api/v1/providers/email", json!({"name": "dev", "config": {"type": "console", "print": true}}), "config.print"),
         ("/api/v1/providers/fax", good.clone(), "channel"),
         ("/api/v1/providers/email", good.clone(), "config.host"),
         (
@@ -396,7 +397,7 @@ async fn readyz_shows_each_providers_health(app: TestApp) {
     let key = app.admin_key.clone();
     let global = SmtpSink::start();
     let global_config = serde_json::from_value(smtp_config(global.port, "noreply@herald.example")).unwrap();
-    let node = instance(&app, vec![(Channel::Email, global_config), (Channel::Sms, ProviderConfig::Console)]).await;
+    let node = instance(&app, vec![(Channel::Email, global_config), (Channel::Sms, ProviderConfig::Console(Default::default()))]).await;
     let (status, before) = call(&app, &node.base, Method::GET, "/readyz", &key, None).await;
     assert_eq!((status, before["checks"]["providers"].as_str()), (StatusCode::OK, Some("unchecked")), "{before}");
     let hook = WebhookSink::start(vec![], None).await;

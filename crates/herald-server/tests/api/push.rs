@@ -134,7 +134,7 @@ async fn a_user_whose_only_device_is_gone_fails_over_to_sms(app: TestApp) {
     )
     .await;
     fcm.answer("android-gone", unregistered(), None);
-    let sms = Arc::new(herald_channels::ConsoleProvider);
+    let sms = Arc::new(herald_channels::ConsoleProvider::default());
     let dispatcher = app.dispatcher_with(vec![(Channel::Push, provider(&fcm, None)), (Channel::Sms, sms)], DeliveryConfig::default());
     appointment(&app).await;
     assert_eq!(dispatcher.run_due().await.unwrap(), 2, "the push, then its stand-in");

@@ -182,7 +182,7 @@ async fn console_accepts_and_disabled_switches_the_tenants_email_off(app: TestAp
         json!({"type": "smtp", "host": "127.0.0.1", "port": global.port, "security": "plain", "from": "noreply@herald.example"}),
     )
     .unwrap();
-    let node = instance(&app, vec![(Channel::Email, global_config), (Channel::Sms, ProviderConfig::Console)]).await;
+    let node = instance(&app, vec![(Channel::Email, global_config), (Channel::Sms, ProviderConfig::Console(Default::default()))]).await;
     let key = app.admin_key.clone();
     app.create("users", &key, json!({"id": "patient-1", "emailAddress": "ada@example.org", "phoneNumber": "+390600000001"})).await;
     let send = json!({"channels": ["email"], "recipients": ["patient-1"], "messageTitle": "Results", "messageContent": "are ready", "fallbackChannels": ["sms"]});
