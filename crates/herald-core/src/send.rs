@@ -2,14 +2,16 @@
 //! inline content.
 
 use crate::Invalid;
+use crate::inbox::Priority;
 use crate::resources::channel::Channel;
 use crate::values::EmailAddress;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The channels `POST /send` takes (seed 03).
-pub const SEND_CHANNELS: [Channel; 5] = [Channel::Email, Channel::Sms, Channel::Push, Channel::Voice, Channel::Whatsapp];
+/// The channels `POST /send` takes: seed 03's, plus `in_app` (Herald's extension: a message by
+/// hand to the patients' notification center).
+pub const SEND_CHANNELS: [Channel; 6] = [Channel::Email, Channel::Sms, Channel::Push, Channel::Voice, Channel::Whatsapp, Channel::InApp];
 
 /// A `POST /send` body, checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +43,9 @@ pub struct SendRequest {
     /// Channels to try, in order, for a message that fails for good or cannot reach its
     /// recipient (Herald's extension to seed 03's body).
     pub fallback_channels: Vec<Channel>,
+    /// The in-app entries' priority (`low`, `medium`, `high`, `urgent`; Herald's extension),
+    /// `medium` when absent.
+    pub priority: Option<Priority>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +78,8 @@ struct Body {
     scheduled_at: Option<String>,
     #[serde(default)]
     fallback_channels: Vec<Channel>,
+    #[serde(default)]
+    priority: Option<String>,
 }
 
 impl SendRequest {
@@ -119,6 +126,10 @@ impl SendRequest {
             body.email_reply_to.map(|s| EmailAddress::parse(&s).map_err(|reason| Invalid::new("emailReplyTo", reason))).transpose()?;
         let scheduled_at =
             body.scheduled_at.map(|s| s.parse().map_err(|_| Invalid::new("scheduledAt", "must be an ISO 8601 date-time"))).transpose()?;
+        let priority = body
+            .priority
+            .map(|p| Priority::parse(&p).ok_or_else(|| Invalid::new("priority", "must be low, medium, high or urgent")))
+            .transpose()?;
         Ok(Self {
             channels: body.channels,
             recipients,
@@ -133,6 +144,7 @@ impl SendRequest {
             email_reply_to,
             scheduled_at,
             fallback_channels: body.fallback_channels,
+            priority,
         })
     }
 }
@@ -163,7 +175,8 @@ mod tests {
     fn names_what_is_wrong() {
         let cases = [
             (json!({"channels": [], "recipients": ["u"], "templateId": "t"}), "channels"),
-            (json!({"channels": ["in_app"], "recipients": ["u"], "templateId": "t"}), "channels[0]"),
+            (json!({"channels": ["webhook"], "recipients": ["u"], "templateId": "t"}), "channels[0]"),
+            (json!({"channels": ["in_app"], "recipients": ["u"], "templateId": "t", "priority": "critical"}), "priority"),
             (json!({"channels": ["email"], "templateId": "t"}), "recipients"),
             (json!({"channels": ["email"], "recipients": ["u"]}), "templateId"),
             (json!({"channels": ["email"], "recipients": ["u"], "templateId": "t", "messageTitle": "x"}), "templateId"),

@@ -52,7 +52,7 @@ impl Events {
             id: None,
             key: None,
             metadata: json!({"channels": request.channels, "templateId": request.template_id, "scheduledAt": request.scheduled_at.map(herald_core::document::format_timestamp),
-                "emailCarbonCopies": request.email_carbon_copies, "emailBlindCarbonCopies": request.email_blind_carbon_copies, "emailSender": request.email_sender, "emailReplyTo": request.email_reply_to})
+                "emailCarbonCopies": request.email_carbon_copies, "emailBlindCarbonCopies": request.email_blind_carbon_copies, "emailSender": request.email_sender, "emailReplyTo": request.email_reply_to, "priority": request.priority.map(|p| p.as_str())})
             .as_object()
             .cloned()
             .unwrap_or_default(),

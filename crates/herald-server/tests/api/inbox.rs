@@ -23,6 +23,7 @@ cases![
     inbox_list_pages_filters_and_refuses_unknown_values,
     inbox_dismiss_archive_and_read_all_change_the_lists,
     inbox_changes_reach_clients_of_another_instance_on_postgres,
+    inbox_entries_can_be_sent_by_hand_with_a_priority,
 ];
 
 /// How long a test waits for a message that must come (a guard, not a delay: messages come
@@ -327,4 +328,24 @@ async fn inbox_changes_reach_clients_of_another_instance_on_postgres(app: TestAp
     let kinds: Vec<(&str, bool)> = seen.iter().map(|(e, _, d)| (e.as_str(), d["read"].as_bool().unwrap())).collect();
     assert_eq!(kinds, [("created", false), ("updated", true)], "the other instance's client sees the delivery and the change");
     stop.cancel();
+}
+
+async fn inbox_entries_can_be_sent_by_hand_with_a_priority(app: TestApp) {
+    clinic(&app, &["p-1", "p-2"]).await;
+    let send = json!({"channels": ["in_app"], "recipients": ["p-1"], "messageTitle": "Clinic closed",
+        "messageContent": "The clinic is closed on Friday.", "priority": "high"});
+    let bad = json!({"channels": ["in_app"], "recipients": ["p-1"], "messageTitle": "x", "messageContent": "y", "priority": "critical"});
+    assert_error(&app.post("/send", &app.admin_key, bad).await, StatusCode::BAD_REQUEST, "priority");
+    let (status, answer) = app.post("/send", &app.admin_key, send).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(dispatcher(&app).run_due().await.unwrap(), 1);
+    let (_, mine) = app.get("/patient-notifications", &token("p-1")).await;
+    let entry = &mine["notifications"][0];
+    assert_eq!(
+        (entry["title"].as_str(), entry["message"].as_str(), entry["priority"].as_str(), mine["total"].as_u64()),
+        (Some("Clinic closed"), Some("The clinic is closed on Friday."), Some("high"), Some(1)),
+        "{mine}"
+    );
+    let (_, theirs) = app.get("/patient-notifications", &token("p-2")).await;
+    assert_eq!(theirs["total"], 0, "only the recipient gets it");
 }

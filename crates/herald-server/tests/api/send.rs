@@ -90,7 +90,8 @@ async fn scheduled_sends_wait_and_bad_sends_queue_nothing(app: TestApp) {
         body
     };
     let cases = [
-        (with("channels", json!(["in_app"])), "channels[0]"),
+        (with("channels", json!(["webhook"])), "channels[0]"),
+        (with("priority", json!("critical")), "priority"),
         (with("recipients", json!([])), "recipients"),
         (with("templateId", json!("000000000000000000000000")), "templateId"),
         (json!({"channels": ["email"], "recipients": ["p-1"]}), "templateId"),
