@@ -20,7 +20,6 @@ use herald_core::resources::user::User;
 use herald_core::rules::preferences::{ClinicSettings, Preferences, Refusal, Subject, skip_reason, type_of_event};
 use herald_store::Store;
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Preferences and clinic settings of every tenant.
@@ -185,21 +184,21 @@ pub(crate) async fn apply(
     if declared.is_none() && !notifications.iter().any(|n| n.messages.iter().any(|m| m.status == MessageStatus::Queued)) {
         return Ok(Vec::new());
     }
-    let clinic = store.find_clinic_settings(tenant).await?.unwrap_or_default();
+    let mut user_ids: Vec<String> = notifications.iter().filter_map(|n| n.recipient.clone()).collect();
+    user_ids.sort();
+    user_ids.dedup();
+    let (clinic, recipients) = store.find_preference_context(tenant, &user_ids).await?;
+    let clinic = clinic.unwrap_or_default();
     if let Some(name) = &declared
         && !clinic.knows(name)
     {
         return Err(Invalid::new(FIELD, "is not a known notification type").into());
     }
-    let mut recipients: HashMap<String, Preferences> = HashMap::new();
+    let no_preferences = Preferences::default();
     let mut withheld = Vec::new();
     for notification in notifications.iter_mut() {
         let Some(user_id) = notification.recipient.clone() else { continue };
-        if !recipients.contains_key(&user_id) {
-            let preferences = store.find_preferences(tenant, &user_id).await?.unwrap_or_default();
-            recipients.insert(user_id.clone(), preferences);
-        }
-        let preferences = &recipients[&user_id];
+        let preferences = recipients.get(&user_id).unwrap_or(&no_preferences);
         let event_type = type_of_event(&notification.event.name).map(str::to_string).or_else(|| declared.clone());
         for message in notification.messages.iter_mut().filter(|m| m.status == MessageStatus::Queued) {
             let by_template = clinic.knows(&message.template_name).then(|| message.template_name.clone());

@@ -170,6 +170,13 @@ pub trait Store: Send + Sync + 'static {
     async fn put_preferences(&self, tenant: &str, user_id: &str, preferences: &Preferences, at: Timestamp) -> Result<(), StoreError>;
     /// The clinic's settings per notification type, when it changed any.
     async fn find_clinic_settings(&self, tenant: &str) -> Result<Option<ClinicSettings>, StoreError>;
+    /// The clinic's settings and the stored preferences of each of `user_ids` (those without
+    /// any are absent), read together: what deciding one event's messages needs.
+    async fn find_preference_context(
+        &self,
+        tenant: &str,
+        user_ids: &[String],
+    ) -> Result<(Option<ClinicSettings>, std::collections::HashMap<String, Preferences>), StoreError>;
     /// Stores the clinic's settings, replacing the ones it had.
     async fn put_clinic_settings(&self, tenant: &str, settings: &ClinicSettings, at: Timestamp) -> Result<(), StoreError>;
     /// Records a step of a message's delivery (see [`DeliveryUpdate`]) in one transaction.

@@ -88,7 +88,7 @@ async fn refused_saga_commands_queue_nothing(app: TestApp) {
         (json!({"value": {"messageLabel": "sendNotification", "messagePayload": valid}}), "key"),
         (json!({"key": "SAGA_1"}), "value"),
         (valid.clone(), "channels"),
-        (command(json!({"channels": ["in_app"], "recipients": ["p-1"], "templateId": "t"})), "value.messagePayload.channels[0]"),
+        (command(json!({"channels": ["webhook"], "recipients": ["p-1"], "templateId": "t"})), "value.messagePayload.channels[0]"),
         (command(json!({"channels": ["email"], "messageTitle": "t", "messageContent": "c"})), "value.messagePayload.recipients"),
         (command(json!({"channels": ["email"], "recipients": ["p-1"], "templateId": "nope"})), "value.messagePayload.templateId"),
         (command(json!("not a send body")), "value.messagePayload"),

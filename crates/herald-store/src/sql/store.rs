@@ -1107,6 +1107,37 @@ macro_rules! sql_store {
                     row.map(|row| row.try_get::<Json<ClinicSettings>, _>("doc").map(|Json(s)| s)).transpose().map_err(StoreError::from)
                 }
 
+                async fn find_preference_context(
+                    &self,
+                    tenant: &str,
+                    user_ids: &[String],
+                ) -> Result<(Option<ClinicSettings>, std::collections::HashMap<String, Preferences>), StoreError> {
+                    let mut sql = String::from("SELECT '' AS user_id, doc FROM clinic_settings WHERE tenant_id = $1");
+                    if !user_ids.is_empty() {
+                        let placeholders: Vec<String> = (0..user_ids.len()).map(|i| format!("${}", i + 2)).collect();
+                        sql.push_str(&format!(
+                            " UNION ALL SELECT user_id, doc FROM preferences WHERE tenant_id = $1 AND user_id IN ({})",
+                            placeholders.join(", ")
+                        ));
+                    }
+                    let mut query = sqlx::query(&sql).bind(tenant);
+                    for user_id in user_ids {
+                        query = query.bind(user_id);
+                    }
+                    let (mut clinic, mut preferences) = (None, std::collections::HashMap::new());
+                    for row in query.fetch_all(&self.pool).await? {
+                        let user_id: String = row.try_get("user_id")?;
+                        let Json(doc): Json<serde_json::Value> = row.try_get("doc")?;
+                        let invalid = |e: serde_json::Error| StoreError::Database(sqlx::Error::Decode(Box::new(e)));
+                        if user_id.is_empty() {
+                            clinic = Some(serde_json::from_value(doc).map_err(invalid)?);
+                        } else {
+                            preferences.insert(user_id, serde_json::from_value(doc).map_err(invalid)?);
+                        }
+                    }
+                    Ok((clinic, preferences))
+                }
+
                 async fn put_clinic_settings(&self, tenant: &str, settings: &ClinicSettings, at: Timestamp) -> Result<(), StoreError> {
                     sqlx::query(
                         "INSERT INTO clinic_settings (tenant_id, doc, updated_ms) VALUES ($1, $2, $3) \
