@@ -288,7 +288,12 @@ impl Inner {
             _ => None,
         };
         message.reach(MessageStatus::Sending, now);
-        self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
+        // An in-app message is delivered by the write that records its outcome (its inbox entry
+        // is in the same transaction), so a crash before that write delivered nothing: its
+        // `sending` step need not be durable on its own, which saves a write per message.
+        if message.channel != Channel::InApp {
+            self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
+        }
 
         let timeout = Duration::from_secs(self.config.send_timeout_seconds.max(1));
         let budget = Duration::try_from(self.lease).unwrap_or(timeout);
