@@ -277,6 +277,26 @@ pub struct JwtConfig {
     pub leeway_seconds: u64,
 }
 
+impl JwtConfig {
+    /// HS256 tokens signed with `secret`, every other setting at its default (no issuer or
+    /// audience check, the standard claim names, the default leeway).
+    pub fn hs256(secret: Secret) -> Self {
+        Self {
+            algorithm: JwtAlgorithm::HS256,
+            secret: Some(secret),
+            public_key_pem: None,
+            public_key_file: None,
+            issuer: None,
+            audience: None,
+            tenant_claim: defaults::tenant_claim(),
+            groups_claim: defaults::groups_claim(),
+            roles_claim: defaults::roles_claim(),
+            clusters_claim: defaults::clusters_claim(),
+            leeway_seconds: defaults::leeway(),
+        }
+    }
+}
+
 /// A JWT signature algorithm Herald accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JwtAlgorithm {

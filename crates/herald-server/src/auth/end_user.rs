@@ -175,20 +175,13 @@ mod tests {
     fn jwt_config(algorithm: JwtAlgorithm) -> JwtConfig {
         JwtConfig {
             algorithm,
-            secret: Some(Secret::new(HS_SECRET)),
             public_key_pem: match algorithm {
                 JwtAlgorithm::RS256 => Some(include_str!("../../tests/fixtures/jwt-rs256.pub.pem").into()),
                 JwtAlgorithm::ES256 => Some(include_str!("../../tests/fixtures/jwt-es256.pub.pem").into()),
                 JwtAlgorithm::HS256 => None,
             },
-            public_key_file: None,
             issuer: Some("https://idp.example".into()),
-            audience: None,
-            tenant_claim: "tenant".into(),
-            groups_claim: "groups".into(),
-            roles_claim: "roles".into(),
-            clusters_claim: "clusters".into(),
-            leeway_seconds: 30,
+            ..JwtConfig::hs256(Secret::new(HS_SECRET))
         }
     }
 

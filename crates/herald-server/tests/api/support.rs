@@ -2,7 +2,7 @@
 
 use herald_core::clock::ManualClock;
 use herald_core::secrets::SecretKey;
-use herald_server::config::{AuthConfig, JwtAlgorithm, JwtConfig, Secret};
+use herald_server::config::{AuthConfig, JwtConfig, Secret};
 use herald_server::{App, Config};
 use herald_store::Store;
 use herald_testkit::Backend;
@@ -87,22 +87,7 @@ pub fn test_config(database_url: &str) -> Config {
         script_memory_mb: 16,
         job_poll_interval_ms: 0,
         timer_allowed_hosts: vec!["127.0.0.1".into()],
-        auth: AuthConfig {
-            jwt: Some(JwtConfig {
-                algorithm: JwtAlgorithm::HS256,
-                secret: Some(Secret::new(JWT_SECRET)),
-                public_key_pem: None,
-                public_key_file: None,
-                issuer: None,
-                audience: None,
-                tenant_claim: "tenant".into(),
-                groups_claim: "groups".into(),
-                roles_claim: "roles".into(),
-                clusters_claim: "clusters".into(),
-                leeway_seconds: 0,
-            }),
-            gateway: None,
-        },
+        auth: AuthConfig { jwt: Some(JwtConfig { leeway_seconds: 0, ..JwtConfig::hs256(Secret::new(JWT_SECRET)) }), gateway: None },
         ..Config::default()
     }
 }

@@ -13,7 +13,7 @@
 use super::{Target, percentile, scratch, scratch_config};
 use crate::cli::FanoutBench;
 use herald_server::App;
-use herald_server::config::{AuthConfig, JwtAlgorithm, JwtConfig, Secret};
+use herald_server::config::{AuthConfig, JwtConfig, Secret};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::Stdio;
@@ -44,22 +44,7 @@ pub async fn fanout(args: FanoutBench) -> anyhow::Result<()> {
     let mut config = scratch_config(&database)?;
     config.job_poll_interval_ms = 5;
     config.delivery.concurrency = args.workers;
-    config.auth = AuthConfig {
-        jwt: Some(JwtConfig {
-            algorithm: JwtAlgorithm::HS256,
-            secret: Some(Secret::new(JWT_SECRET)),
-            public_key_pem: None,
-            public_key_file: None,
-            issuer: None,
-            audience: None,
-            tenant_claim: "tenant".into(),
-            groups_claim: "groups".into(),
-            roles_claim: "roles".into(),
-            clusters_claim: "clusters".into(),
-            leeway_seconds: 30,
-        }),
-        gateway: None,
-    };
+    config.auth = AuthConfig { jwt: Some(JwtConfig::hs256(Secret::new(JWT_SECRET))), gateway: None };
     let app = App::build(config).await?;
     let base = format!("http://{}", app.local_addr());
     let herald = Target {
