@@ -8,12 +8,11 @@
 //! its doctor on the chosen channel, so each event makes two deliveries.
 
 use super::ingest::{seed_users, send};
-use super::{Target, percentile, scratch, scratch_config};
+use super::{percentile, scratch, scratch_config};
 use crate::cli::{DeliverBench, SinkKind};
 use herald_channels::{ProviderConfig, SmtpConfig, SmtpSecurity, WebhookConfig};
 use herald_core::resources::channel::Channel;
 use herald_core::secrets::Secret;
-use herald_server::App;
 use herald_testkit::smtp::SmtpSink;
 use herald_testkit::webhook::WebhookSink;
 use jiff::{SignedDuration, Timestamp};
@@ -54,15 +53,8 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
             smtp = Some(sink);
         }
     }
-    let app = App::build(config).await?;
-    let base = format!("http://{}", app.local_addr());
-    let herald = Target {
-        url: format!("{base}/notification-events/"),
-        key: app.bootstrap_key().expect("a fresh database").secret.clone(),
-        client: reqwest::Client::new(),
-    };
-    let stop = app.shutdown_token();
-    let server = tokio::spawn(app.run_until_stopped());
+    let running = super::Running::start(config).await?;
+    let (herald, base) = (running.herald.clone(), running.base.clone());
     seed_users(&herald, &base).await?;
     let channel = match args.sink {
         SinkKind::Webhook => "webhook",
@@ -156,8 +148,7 @@ pub async fn deliver(args: DeliverBench) -> anyhow::Result<()> {
         percentile(&latencies, 0.99),
         expected.saturating_sub(arrived.len()),
     );
-    stop.cancel();
-    server.await??;
+    running.stop().await?;
     Ok(())
 }
 

@@ -12,7 +12,6 @@
 
 use super::{Target, percentile, scratch, scratch_config};
 use crate::cli::FanoutBench;
-use herald_server::App;
 use herald_server::config::{AuthConfig, JwtConfig, Secret};
 use serde_json::{Value, json};
 use std::io::Write;
@@ -45,15 +44,8 @@ pub async fn fanout(args: FanoutBench) -> anyhow::Result<()> {
     config.job_poll_interval_ms = 5;
     config.delivery.concurrency = args.workers;
     config.auth = AuthConfig { jwt: Some(JwtConfig::hs256(Secret::new(JWT_SECRET))), gateway: None };
-    let app = App::build(config).await?;
-    let base = format!("http://{}", app.local_addr());
-    let herald = Target {
-        url: format!("{base}/notification-events/"),
-        key: app.bootstrap_key().expect("a fresh database").secret.clone(),
-        client: reqwest::Client::new(),
-    };
-    let stop = app.shutdown_token();
-    let server = tokio::spawn(app.run_until_stopped());
+    let running = super::Running::start(config).await?;
+    let (herald, base) = (running.herald.clone(), running.base.clone());
     seed(&herald, &base, args.clients).await?;
 
     eprintln!("{backend}: connecting {} SSE clients from a child process…", args.clients);
@@ -129,8 +121,7 @@ pub async fn fanout(args: FanoutBench) -> anyhow::Result<()> {
         failures.load(Ordering::Relaxed),
     );
     child.kill().await?;
-    stop.cancel();
-    server.await??;
+    running.stop().await?;
     Ok(())
 }
 

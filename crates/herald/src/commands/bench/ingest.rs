@@ -4,7 +4,6 @@
 use super::{Figures, Target, scratch_config};
 use crate::cli::IngestBench;
 use axum::routing::post;
-use herald_server::App;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -26,15 +25,8 @@ pub fn event(n: usize, start: Timestamp) -> Value {
 
 pub async fn ingest(args: IngestBench) -> anyhow::Result<()> {
     let (database, backend) = super::scratch(&args.postgres).await?;
-    let app = App::build(scratch_config(&database)?).await?;
-    let herald = Target {
-        url: format!("http://{}/notification-events/", app.local_addr()),
-        key: app.bootstrap_key().expect("a fresh database").secret.clone(),
-        client: reqwest::Client::new(),
-    };
-    let base = format!("http://{}", app.local_addr());
-    let stop = app.shutdown_token();
-    let server = tokio::spawn(app.run_until_stopped());
+    let running = super::Running::start(scratch_config(&database)?).await?;
+    let (herald, base) = (running.herald.clone(), running.base.clone());
     seed(&herald, &base).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -73,8 +65,7 @@ pub async fn ingest(args: IngestBench) -> anyhow::Result<()> {
             burst.failures + steady.failures
         );
     }
-    stop.cancel();
-    server.await??;
+    running.stop().await?;
     baseline.abort();
     Ok(())
 }

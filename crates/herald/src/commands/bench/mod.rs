@@ -40,6 +40,38 @@ async fn scratch(postgres: &Option<String>) -> anyhow::Result<(ScratchDatabase, 
     })
 }
 
+/// A Herald started for a bench on port 0.
+struct Running {
+    /// Its base URL.
+    base: String,
+    /// Its events endpoint, with the bootstrap admin key.
+    herald: Target,
+    stop: tokio_util::sync::CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Builds and starts Herald with `config` on a fresh database.
+    async fn start(config: Config) -> anyhow::Result<Self> {
+        let app = herald_server::App::build(config).await?;
+        let base = format!("http://{}", app.local_addr());
+        let herald = Target {
+            url: format!("{base}/notification-events/"),
+            key: app.bootstrap_key().expect("a fresh database").secret.clone(),
+            client: reqwest::Client::new(),
+        };
+        let stop = app.shutdown_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        Ok(Self { base, herald, stop, server })
+    }
+
+    /// Stops it and waits until it has.
+    async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.server.await?
+    }
+}
+
 /// Where requests go and with which key.
 #[derive(Clone)]
 struct Target {
