@@ -8,7 +8,9 @@
 //! called).
 //!
 //! A status callback (`MessageStatus` of an SMS, `CallStatus` of a call) moves its message
-//! forward through [`crate::callbacks::apply`]: `delivered`/`read`, `undelivered`/`failed`;
+//! forward through [`crate::callbacks::apply_in_tenant`] — only a message of the tenant in the
+//! URL, which is the tenant Herald named in the message's `StatusCallback`, so a tenant's own
+//! Twilio account cannot report on another tenant's messages: `delivered`/`read`, `undelivered`/`failed`;
 //! a call that `completed` is delivered, one ended `busy`, `no-answer`, `failed` or `canceled`
 //! failed. Intermediate statuses (`queued`, `sending`, `ringing`, …) and reports about
 //! messages Herald did not send change nothing.
@@ -61,7 +63,7 @@ pub async fn status(store: &Arc<dyn Store>, tenant: &str, params: &[(String, Str
         return Err(EngineError::NotFound("tenant"));
     }
     if let Some((service, sid, status, detail)) = status_report(params) {
-        let applied = callbacks::apply(store, service, &sid, status, detail, now).await?;
+        let applied = callbacks::apply_in_tenant(store, tenant, service, &sid, status, detail, now).await?;
         tracing::debug!(service, known = applied.is_some(), "Twilio status callback received");
     }
     Ok(())

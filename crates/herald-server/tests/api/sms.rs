@@ -239,6 +239,10 @@ async fn sms_status_callbacks_move_the_message_to_delivered(app: TestApp) {
     let (status, body) = herald.post(&app, "/webhooks/twilio/default/status", &delivered, Some("forged")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(messages(&app).await[0]["status"], "SUCCESS", "a bad signature changes nothing");
+    app.new_tenant("clinic-b").await;
+    let (status, body) = herald.post(&app, "/webhooks/twilio/clinic-b/status", &delivered, Some(AUTH_TOKEN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(messages(&app).await[0]["status"], "SUCCESS", "another tenant's URL reaches only that tenant's messages");
 
     let (status, body) = herald.post(&app, "/webhooks/twilio/default/status", &delivered, Some(AUTH_TOKEN)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
