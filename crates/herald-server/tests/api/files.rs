@@ -24,6 +24,7 @@ cases![
     files_attached_to_an_email_arrive_intact,
     files_over_15_mib_or_unknown_queue_nothing,
     files_deleted_after_acceptance_fail_their_message,
+    files_go_to_an_s3_compatible_store_by_configuration,
 ];
 
 const BOUNDARY: &str = "herald-test-boundary-7d1f";
@@ -356,4 +357,114 @@ async fn files_deleted_after_acceptance_fail_their_message(app: TestApp) {
     let message = &failed["messages"][0];
     assert_eq!(message["status"], "FAILURE", "{failed}");
     assert_eq!(message["error"], format!("the attachment {id} was deleted after the message was accepted"));
+}
+
+/// A local stand-in for an S3-compatible service: path-style `PUT`, `GET`, `HEAD` and
+/// `DELETE` of objects, as S3 documents them, and every request's method, path and whether it
+/// carried a SigV4 `Authorization`.
+#[derive(Clone, Default)]
+struct FakeS3 {
+    objects: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+    requests: Arc<std::sync::Mutex<Vec<(String, String, bool)>>>,
+}
+
+impl FakeS3 {
+    async fn start() -> (Self, String) {
+        use axum::http::{HeaderMap, Method, StatusCode as Status, Uri};
+        let fake = Self::default();
+        let state = fake.clone();
+        let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+            let state = state.clone();
+            async move {
+                let path = uri.path().to_string();
+                let signed = headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "));
+                state.requests.lock().unwrap().push((method.to_string(), path.clone(), signed));
+                let mut objects = state.objects.lock().unwrap();
+                let found = |bytes: &Vec<u8>, with_body: bool| {
+                    let headers = [
+                        ("etag", "\"0123456789abcdef\"".to_string()),
+                        ("last-modified", "Sat, 21 Nov 2026 12:00:00 GMT".to_string()),
+                        ("content-length", bytes.len().to_string()),
+                    ];
+                    let mut response =
+                        axum::response::Response::new(axum::body::Body::from(if with_body { bytes.clone() } else { Vec::new() }));
+                    for (name, value) in headers {
+                        response.headers_mut().insert(name, value.parse().unwrap());
+                    }
+                    response
+                };
+                let missing = || {
+                    let xml = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+                    axum::response::IntoResponse::into_response((Status::NOT_FOUND, xml))
+                };
+                match method {
+                    Method::PUT => {
+                        objects.insert(path, body.to_vec());
+                        axum::response::IntoResponse::into_response((Status::OK, [("etag", "\"0123456789abcdef\"")]))
+                    }
+                    Method::GET | Method::HEAD => match objects.get(&path) {
+                        Some(bytes) => found(bytes, method == Method::GET),
+                        None => missing(),
+                    },
+                    Method::DELETE => {
+                        objects.remove(&path);
+                        axum::response::IntoResponse::into_response(Status::NO_CONTENT)
+                    }
+                    _ => axum::response::IntoResponse::into_response(Status::METHOD_NOT_ALLOWED),
+                }
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(handler)).await });
+        (fake, url)
+    }
+}
+
+async fn files_go_to_an_s3_compatible_store_by_configuration(app: TestApp) {
+    let (s3, endpoint) = FakeS3::start().await;
+    let herald = app
+        .configured(|config| {
+            config.files = herald_engine::files::FilesConfig {
+                store: herald_engine::files::StoreKind::S3,
+                bucket: Some("clinic-files".into()),
+                endpoint: Some(endpoint),
+                region: Some("eu-south-1".into()),
+                access_key_id: Some("AKIDEXAMPLE".into()),
+                secret_access_key: Some(herald_core::secrets::Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")),
+                ..config.files.clone()
+            };
+        })
+        .await;
+    let key = &app.admin_key;
+    let report = pdf();
+    let response = app
+        .client
+        .post(format!("{}/files", herald.base))
+        .bearer_auth(key)
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(form("referto.pdf", Some("application/pdf"), &report))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let stored: Value = response.json().await.unwrap();
+    let id = stored["_id"].as_str().unwrap().to_string();
+    let objects: Vec<Vec<u8>> = s3.objects.lock().unwrap().values().cloned().collect();
+    assert_eq!(objects, std::slice::from_ref(&report), "the bytes are in the bucket");
+
+    let download = app.client.get(format!("{}/files/{id}/download", herald.base)).bearer_auth(key).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), report, "and come back from it intact");
+    let deleted = app.client.delete(format!("{}/files/{id}", herald.base)).bearer_auth(key).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(s3.objects.lock().unwrap().is_empty(), "a delete removes the object");
+
+    let requests = s3.requests.lock().unwrap().clone();
+    let methods: Vec<&str> = requests.iter().map(|(method, _, _)| method.as_str()).collect();
+    assert!(methods.contains(&"PUT") && methods.contains(&"GET") && methods.contains(&"DELETE"), "{requests:?}");
+    assert!(
+        requests.iter().all(|(_, path, signed)| path.starts_with("/clinic-files/") && *signed),
+        "path-style and SigV4-signed: {requests:?}"
+    );
 }
