@@ -24,17 +24,20 @@ impl From<&Value> for Bind {
     }
 }
 
-/// SQL text with its binds, in placeholder order. Placeholders are numbered (`$1`), which
-/// both PostgreSQL and SQLite accept.
+/// SQL text with its binds, in placeholder order, written twice: with numbered placeholders
+/// (`$1`) for PostgreSQL, and with anonymous ones (`?`) for SQLite, which binds a numbered
+/// placeholder by looking its name up in a list — quadratic in the number of binds, and the
+/// writer's multi-row statements carry thousands.
 #[derive(Debug)]
 pub(crate) struct Sql {
     pub(crate) text: String,
+    pub(crate) positional: String,
     pub(crate) binds: Vec<Bind>,
 }
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Self { text: text.to_string(), binds: Vec::new() }
+        Self { text: text.to_string(), positional: text.to_string(), binds: Vec::new() }
     }
 
     /// Appends `(…), (…)`: one parenthesised row of placeholders per row of binds.
@@ -54,6 +57,7 @@ impl Sql {
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
+        self.positional.push_str(text);
         self
     }
 
@@ -61,6 +65,38 @@ impl Sql {
         self.binds.push(value);
         self.text.push('$');
         self.text.push_str(&self.binds.len().to_string());
+        self.positional.push('?');
         self
+    }
+}
+
+/// Splits `rows` into chunks whose lengths are powers of two, largest first and at most `max`
+/// (itself a power of two). Multi-row statements then come in a few shapes only, each prepared
+/// once per connection and reused from the driver's statement cache, instead of a new shape
+/// (and a new preparation) for every batch size.
+pub(crate) fn statement_chunks<T>(mut rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(max.is_power_of_two());
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let size = max.min(1 << rows.len().ilog2());
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_chunks;
+
+    #[test]
+    fn chunks_are_powers_of_two_up_to_the_maximum() {
+        let rows: Vec<u32> = (0..1300).collect();
+        let sizes: Vec<usize> = statement_chunks(&rows, 512).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [512, 512, 256, 16, 4]);
+        assert_eq!(statement_chunks(&rows[..0], 512).count(), 0);
+        assert_eq!(statement_chunks(&rows[..1], 512).map(<[u32]>::len).collect::<Vec<_>>(), [1]);
     }
 }

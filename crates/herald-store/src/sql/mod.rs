@@ -8,6 +8,6 @@ pub(crate) mod inbox;
 mod message_log;
 pub(crate) mod store;
 
-pub(crate) use builder::{Bind, Sql};
+pub(crate) use builder::{Bind, Sql, statement_chunks};
 pub(crate) use filter::{Dialect, push_filter, push_order};
 pub(crate) use message_log::{LogRow, push_filter as push_log_filter, rows_of, upsert as upsert_log_rows};

@@ -28,16 +28,6 @@ pub(crate) enum Write {
     Report(crate::DeliveryReport),
 }
 
-/// How one write went.
-pub(crate) enum Wrote {
-    /// It was written (an event, a delivery step).
-    Written,
-    /// Its event id is a duplicate: nothing was written.
-    Duplicate,
-    /// A report, and what it did (`None`: no message has its provider id).
-    Reported(Option<crate::ReportOutcome>),
-}
-
 /// What the writer answers.
 pub(crate) enum Reply {
     /// An event or delivery step.
@@ -105,8 +95,8 @@ macro_rules! sql_store {
         mod store_impl {
             use super::*;
             use crate::sql::store::{millis, timestamp};
-            use crate::sql::{Bind, Sql, push_filter, push_order};
-            use crate::sql::store::{MAX_BATCH, PendingCommit, Reply, Write, Wrote};
+            use crate::sql::{Bind, Sql, push_filter, push_order, statement_chunks};
+            use crate::sql::store::{MAX_BATCH, PendingCommit, Reply, Write};
             use crate::sql::{LogRow, push_log_filter, rows_of, upsert_log_rows};
             use crate::{DeliveryReport, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome};
             use herald_core::notification::MessageStatus;
@@ -128,8 +118,11 @@ macro_rules! sql_store {
 
             const DOCUMENT_COLUMNS: &str = "id, doc, created_ms, updated_ms, creator_id, updater_id, revision";
             const JOB_COLUMNS: &str = "id, kind, due_ms, status, payload, attempts";
-            /// Message-log rows per INSERT (19 binds each, well under either backend's limit).
-            const LOG_ROWS_PER_STATEMENT: usize = 500;
+            /// Most message-log rows per INSERT (19 binds each, well under either backend's
+            /// limit of 32,766 or 65,535 binds).
+            const LOG_ROWS_PER_STATEMENT: usize = 256;
+            /// Most document or job rows per INSERT (ten binds at most each).
+            const ROWS_PER_STATEMENT: usize = 1024;
             const FILE_COLUMNS: &str = "tenant_id, id, name, content_type, size_bytes, sha256, created_ms, creator_id";
 
             fn file(row: &$row) -> Result<FileRecord, StoreError> {
@@ -159,9 +152,13 @@ macro_rules! sql_store {
                 })
             }
 
-            /// Commits what events produced, many per transaction: each commit queued while the
-            /// previous transaction was writing joins the next one, inside its own savepoint, so
-            /// one durable flush serves them all and one failing commit does not undo the others.
+            /// Commits what events, deliveries and providers' reports produced, many per
+            /// transaction: each write queued while the previous transaction was committing joins
+            /// the next one, so one durable flush serves them all. The events of a batch are
+            /// written together — one multi-row statement per table for all of them — so a batch
+            /// costs a handful of statements whatever its size. When anything in a batch fails, its
+            /// transaction is rolled back and each write is retried in a transaction of its own, so
+            /// a bad write fails alone and the others are committed.
             pub(crate) async fn write_loop(pool: sqlx::Pool<$db>, mut pending: tokio::sync::mpsc::Receiver<PendingCommit>) {
                 while let Some(first) = pending.recv().await {
                     let mut batch = vec![first];
@@ -172,11 +169,11 @@ macro_rules! sql_store {
                         }
                     }
                     let results = match write_batch(&pool, &batch).await {
-                        Ok(results) => results,
+                        Ok(replies) => replies.into_iter().map(Ok).collect(),
                         Err(_) => {
                             let mut results = Vec::with_capacity(batch.len());
                             for item in &batch {
-                                results.push(write_alone(&pool, item).await);
+                                results.push(write_batch(&pool, std::slice::from_ref(item)).await.map(|mut replies| replies.remove(0)));
                             }
                             results
                         }
@@ -187,67 +184,38 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Result<Reply, StoreError>>, StoreError> {
+            /// Writes `batch` in one transaction and answers each of its writes, in order.
+            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Reply>, StoreError> {
                 let mut tx = pool.begin().await?;
-                let mut results = Vec::with_capacity(batch.len());
+                let mut replies = Vec::with_capacity(batch.len());
+                let mut events = Vec::new();
                 for item in batch {
-                    let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
-                    match write(&mut savepoint, &item.tenant, &item.commit).await {
-                        Ok(Wrote::Written) => {
-                            savepoint.commit().await?;
-                            results.push(Ok(Reply::Committed(Committed::Written)));
+                    replies.push(match &item.commit {
+                        Write::Event(commit) => {
+                            if claim_event_id(&mut tx, &item.tenant, commit).await? {
+                                events.push((item.tenant.as_str(), commit));
+                                Reply::Committed(Committed::Written)
+                            } else {
+                                Reply::Committed(Committed::Duplicate(first_response(&mut tx, &item.tenant, commit).await?))
+                            }
                         }
-                        Ok(Wrote::Reported(outcome)) => {
-                            savepoint.commit().await?;
-                            results.push(Ok(Reply::Reported(outcome)));
+                        Write::Delivery(update) => {
+                            write_delivery(&mut tx, &item.tenant, update).await?;
+                            Reply::Committed(Committed::Written)
                         }
-                        Ok(Wrote::Duplicate) => {
-                            savepoint.rollback().await?;
-                            results.push(Ok(Reply::Committed(Committed::Duplicate(first_response(&mut tx, &item.tenant, &item.commit).await?))));
-                        }
-                        Err(error) => {
-                            savepoint.rollback().await?;
-                            results.push(Err(error));
-                        }
-                    }
+                        Write::Report(report) => Reply::Reported(write_report(&mut tx, report).await?),
+                    });
                 }
+                write_events(&mut tx, &events).await?;
                 tx.commit().await?;
-                Ok(results)
+                Ok(replies)
             }
 
-            async fn write_alone(pool: &sqlx::Pool<$db>, item: &PendingCommit) -> Result<Reply, StoreError> {
-                let mut tx = pool.begin().await?;
-                match write(&mut tx, &item.tenant, &item.commit).await? {
-                    Wrote::Written => {
-                        tx.commit().await?;
-                        Ok(Reply::Committed(Committed::Written))
-                    }
-                    Wrote::Reported(outcome) => {
-                        tx.commit().await?;
-                        Ok(Reply::Reported(outcome))
-                    }
-                    Wrote::Duplicate => {
-                        let first = first_response(&mut tx, &item.tenant, &item.commit).await?;
-                        tx.rollback().await?;
-                        Ok(Reply::Committed(Committed::Duplicate(first)))
-                    }
-                }
-            }
-
-            async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<serde_json::Value, StoreError> {
-                let Write::Event(commit) = commit else { return Ok(serde_json::Value::Null) };
+            /// The answer first given to the event whose sender id `commit` repeats.
+            async fn first_response(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<serde_json::Value, StoreError> {
                 let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
                 let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
                 Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
-            }
-
-            /// Writes one pending write.
-            async fn write(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &Write) -> Result<Wrote, StoreError> {
-                match commit {
-                    Write::Event(commit) => Ok(if write_event(conn, tenant, commit).await? { Wrote::Written } else { Wrote::Duplicate }),
-                    Write::Delivery(update) => write_delivery(conn, tenant, update).await.map(|()| Wrote::Written),
-                    Write::Report(report) => write_report(conn, report).await.map(Wrote::Reported),
-                }
             }
 
             /// Upserts message-log rows, if there are any.
@@ -311,70 +279,90 @@ macro_rules! sql_store {
                 Ok(Some(outcome))
             }
 
-            async fn write_event(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
-                if let Some(dedup) = &commit.dedup {
-                    let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
-                    let claimed = sqlx::query(
-                        "INSERT INTO event_dedup (tenant_id, event_id, event_doc_id, response, received_ms) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (tenant_id, event_id) DO UPDATE SET event_doc_id = excluded.event_doc_id, response = excluded.response, \
-                         received_ms = excluded.received_ms WHERE event_dedup.received_ms < $6 RETURNING event_doc_id",
-                    )
-                    .bind(tenant)
-                    .bind(&dedup.event_id)
-                    .bind(&event_doc_id)
-                    .bind(Json(&dedup.response))
-                    .bind(millis(dedup.received_at))
-                    .bind(millis(dedup.window_start))
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if claimed.is_none() {
-                        return Ok(false);
+            /// Claims the sender's event id of `commit` for its dedup window; false when an event
+            /// with that id was committed within the window (nothing is then written for it). An
+            /// event without a sender id always claims.
+            async fn claim_event_id(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str, commit: &EventCommit) -> Result<bool, StoreError> {
+                let Some(dedup) = &commit.dedup else { return Ok(true) };
+                let event_doc_id = commit.event.as_ref().map(|e| e.id.clone()).unwrap_or_default();
+                let claimed = sqlx::query(
+                    "INSERT INTO event_dedup (tenant_id, event_id, event_doc_id, response, received_ms) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id, event_id) DO UPDATE SET event_doc_id = excluded.event_doc_id, response = excluded.response, \
+                     received_ms = excluded.received_ms WHERE event_dedup.received_ms < $6 RETURNING event_doc_id",
+                )
+                .bind(tenant)
+                .bind(&dedup.event_id)
+                .bind(&event_doc_id)
+                .bind(Json(&dedup.response))
+                .bind(millis(dedup.received_at))
+                .bind(millis(dedup.window_start))
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(claimed.is_some())
+            }
+
+            /// Writes what the claimed events of a batch produced, each table's rows for all of
+            /// them together, in chunks of [`statement_chunks`].
+            async fn write_events(conn: &mut <$db as sqlx::Database>::Connection, events: &[(&str, &EventCommit)]) -> Result<(), StoreError> {
+                let records: Vec<(&str, &Document)> = events.iter().flat_map(|&(tenant, commit)| commit.event.iter().map(move |doc| (tenant, doc))).collect();
+                let notifications: Vec<(&str, &Document)> =
+                    events.iter().flat_map(|&(tenant, commit)| commit.notifications.iter().map(move |doc| (tenant, doc))).collect();
+                for (collection, docs) in [(Collection::Events, records), (Collection::Notifications, notifications)] {
+                    for chunk in statement_chunks(&docs, ROWS_PER_STATEMENT) {
+                        let mut sql = Sql::new(&format!(
+                            "INSERT INTO {} (tenant_id, id, unique_key, lookup_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ",
+                            table(collection)
+                        ));
+                        sql.push_rows(chunk.iter().map(|&(tenant, doc)| {
+                            vec![
+                                Bind::Text(tenant.to_string()),
+                                Bind::Text(doc.id.clone()),
+                                Bind::Null,
+                                lookup_key(collection, doc).map_or(Bind::Null, Bind::Text),
+                                Bind::Json(serde_json::Value::Object(doc.body.clone())),
+                                Bind::Int(millis(doc.created_at)),
+                                Bind::Int(millis(doc.updated_at)),
+                                Bind::Text(doc.creator_id.clone()),
+                                Bind::Text(doc.updater_id.clone()),
+                                Bind::Int(doc.revision),
+                            ]
+                        }));
+                        query(&sql).execute(&mut *conn).await?;
                     }
                 }
-                let documents = [(Collection::Events, commit.event.iter().collect::<Vec<_>>()), (Collection::Notifications, commit.notifications.iter().collect())];
-                for (collection, docs) in documents.into_iter().filter(|(_, docs)| !docs.is_empty()) {
-                    let mut sql = Sql::new(&format!(
-                        "INSERT INTO {} (tenant_id, id, unique_key, lookup_key, doc, created_ms, updated_ms, creator_id, updater_id, revision) VALUES ",
-                        table(collection)
-                    ));
-                    sql.push_rows(docs.iter().map(|doc| {
-                        vec![
-                            Bind::Text(tenant.to_string()),
-                            Bind::Text(doc.id.clone()),
-                            Bind::Null,
-                            lookup_key(collection, doc).map_or(Bind::Null, Bind::Text),
-                            Bind::Json(serde_json::Value::Object(doc.body.clone())),
-                            Bind::Int(millis(doc.created_at)),
-                            Bind::Int(millis(doc.updated_at)),
-                            Bind::Text(doc.creator_id.clone()),
-                            Bind::Text(doc.updater_id.clone()),
-                            Bind::Int(doc.revision),
-                        ]
-                    }));
-                    query(&sql).execute(&mut *conn).await?;
-                }
-                let bodies: Vec<(&Document, serde_json::Value)> =
-                    commit.notifications.iter().chain(&commit.updated_notifications).map(|doc| (doc, serde_json::Value::Object(doc.body.clone()))).collect();
+                let bodies: Vec<(&str, &Document, serde_json::Value)> = events
+                    .iter()
+                    .flat_map(|&(tenant, commit)| commit.notifications.iter().chain(&commit.updated_notifications).map(move |doc| (tenant, doc)))
+                    .map(|(tenant, doc)| (tenant, doc, serde_json::Value::Object(doc.body.clone())))
+                    .collect();
                 let rows: Vec<LogRow<'_>> =
-                    bodies.iter().flat_map(|(doc, body)| rows_of(tenant, &doc.id, body, &doc.creator_id, doc.created_at, doc.updated_at)).collect();
-                for chunk in rows.chunks(LOG_ROWS_PER_STATEMENT) {
+                    bodies.iter().flat_map(|(tenant, doc, body)| rows_of(tenant, &doc.id, body, &doc.creator_id, doc.created_at, doc.updated_at)).collect();
+                for chunk in statement_chunks(&rows, LOG_ROWS_PER_STATEMENT) {
                     write_log(conn, chunk).await?;
                 }
-                for doc in &commit.updated_notifications {
-                    sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1, lookup_key = $6 WHERE tenant_id = $4 AND id = $5")
-                        .bind(Json(&doc.body))
-                        .bind(millis(doc.updated_at))
-                        .bind(&doc.updater_id)
-                        .bind(tenant)
-                        .bind(&doc.id)
-                        .bind(lookup_key(Collection::Notifications, doc))
-                        .execute(&mut *conn)
-                        .await?;
+                for &(tenant, commit) in events {
+                    for doc in &commit.updated_notifications {
+                        sqlx::query("UPDATE notifications SET doc = $1, updated_ms = $2, updater_id = $3, revision = revision + 1, lookup_key = $6 WHERE tenant_id = $4 AND id = $5")
+                            .bind(Json(&doc.body))
+                            .bind(millis(doc.updated_at))
+                            .bind(&doc.updater_id)
+                            .bind(tenant)
+                            .bind(&doc.id)
+                            .bind(lookup_key(Collection::Notifications, doc))
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                 }
-                if !commit.jobs.is_empty() {
-                    let created = millis(commit.event.as_ref().map_or(commit.jobs[0].due_at, |e| e.created_at));
+                let jobs: Vec<(&str, i64, &Job)> = events
+                    .iter()
+                    .flat_map(|&(tenant, commit)| {
+                        let created = millis(commit.event.as_ref().map_or_else(|| commit.jobs.first().map_or(Timestamp::UNIX_EPOCH, |j| j.due_at), |e| e.created_at));
+                        commit.jobs.iter().map(move |job| (tenant, created, job))
+                    })
+                    .collect();
+                for chunk in statement_chunks(&jobs, ROWS_PER_STATEMENT) {
                     let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ");
-                    sql.push_rows(commit.jobs.iter().map(|job| {
+                    sql.push_rows(chunk.iter().map(|&(tenant, created, job)| {
                         vec![
                             Bind::Text(tenant.to_string()),
                             Bind::Text(job.id.clone()),
@@ -389,13 +377,13 @@ macro_rules! sql_store {
                     }));
                     query(&sql).execute(&mut *conn).await?;
                 }
-                if !commit.aborted_jobs.is_empty() {
+                for &(tenant, commit) in events.iter().filter(|(_, commit)| !commit.aborted_jobs.is_empty()) {
                     let mut sql = Sql::new("UPDATE jobs SET status = 'aborted' WHERE tenant_id = ");
                     sql.bind(Bind::Text(tenant.to_string())).push(" AND status = 'pending' AND id IN ");
                     sql.push_rows([commit.aborted_jobs.iter().map(|id| Bind::Text(id.clone())).collect()]);
                     query(&sql).execute(&mut *conn).await?;
                 }
-                Ok(true)
+                Ok(())
             }
 
         /// Writes a step of a delivery (see [`DeliveryUpdate`]).

@@ -20,6 +20,10 @@ const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 /// Each connection's own page cache, in KiB (SQLite's default is 2 MiB).
 const CACHE_KIB: u32 = 16 * 1024;
 
+/// Prepared statements each connection keeps: enough for every shape of the writer's
+/// multi-row statements (see `statement_chunks`) besides the reads.
+const STATEMENT_CACHE: usize = 256;
+
 /// Storage in an SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -36,6 +40,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
+            .statement_cache_capacity(STATEMENT_CACHE)
             .pragma("mmap_size", MMAP_BYTES.to_string())
             .pragma("cache_size", format!("-{CACHE_KIB}"));
         if let Some(parent) = options.get_filename().parent()
@@ -59,7 +64,7 @@ impl SqliteStore {
 
 /// Binds a built statement. SQLite has no array type; the dialect never asks for one.
 fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
-    let mut query = sqlx::query(&sql.text);
+    let mut query = sqlx::query(&sql.positional);
     for bind in &sql.binds {
         query = match bind {
             Bind::Null => query.bind(None::<String>),
