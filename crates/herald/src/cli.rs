@@ -149,6 +149,13 @@ pub struct IngestBench {
     /// Seconds the latency phase lasts.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
+    /// Also run the scheduler and dispatcher in the same process, as `herald serve` does, so
+    /// the events' messages are delivered (to the default console providers) on the same
+    /// cores while events arrive. Off by default: the bench measures the API tier, as an
+    /// instance with `job_poll_interval_ms = 0` serves it; `bench deliver` measures the two
+    /// together.
+    #[arg(long)]
+    pub deliver: bool,
 }
 
 /// Tenant commands.

@@ -25,7 +25,11 @@ pub fn event(n: usize, start: Timestamp) -> Value {
 
 pub async fn ingest(args: IngestBench) -> anyhow::Result<()> {
     let (database, backend) = super::scratch(&args.postgres).await?;
-    let running = super::Running::start(scratch_config(&database)?).await?;
+    let mut config = scratch_config(&database)?;
+    if !args.deliver {
+        config.job_poll_interval_ms = 0;
+    }
+    let running = super::Running::start(config).await?;
     let (herald, base) = (running.herald.clone(), running.base.clone());
     seed(&herald, &base).await?;
 
