@@ -16,8 +16,9 @@
 //!   neither serves nor keeps answers, and it starts from empty each time it connects, so no
 //!   change made during a gap survives in it. A change on another instance applies here as
 //!   soon as its notification arrives (usually well under a millisecond after its commit).
-//!   On SQLite, every store the process opens on one file shares one cache (see
-//!   `sqlite::shared_cache`), so changes apply at once there too.
+//!   On SQLite, every store the process opens on one file shares one cache, so changes apply
+//!   at once there too; changes by another process (the CLI) apply within
+//!   `sqlite::shared_cache::MAX_AGE`, as answers are kept no longer.
 //!
 //! Choices:
 //!
@@ -160,7 +161,7 @@ impl Store for CachedStore {
 
     async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.through(
-            Key::ApiKey(key_hash.to_string()),
+            Key::ApiKeyHash(key_hash.to_string()),
             |answer| match answer {
                 Answer::ApiKey(key) => Some(Some(key.clone())),
                 _ => None,

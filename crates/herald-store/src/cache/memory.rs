@@ -10,6 +10,9 @@
 //! counter is global rather than per tenant because an API key's tenant is known only once
 //! the key has been read.
 //!
+//! **Age.** A cache may also be given a most age for answers (counted from when their read
+//! started), for databases that another process can change without telling this one.
+//!
 //! **Bound.** At most [`MAX_WEIGHT`] units are kept: an answer weighs one unit plus one per
 //! document it holds. When remembering an answer would go over, everything is dropped (the
 //! configuration of the tenants in use is read again at once), which keeps the bookkeeping
@@ -22,6 +25,7 @@ use herald_core::resources::Collection;
 use herald_core::rules::preferences::ClinicSettings;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The most units the cache holds (one per answer plus one per document in it).
 pub(crate) const MAX_WEIGHT: usize = 50_000;
@@ -32,7 +36,7 @@ pub(crate) enum Key {
     /// `find_tenant(slug)`.
     Tenant(String),
     /// `find_api_key(key_hash)`.
-    ApiKey(String),
+    ApiKeyHash(String),
     /// `find_clinic_settings(tenant)`.
     ClinicSettings(String),
     /// `find_documents(collection, tenant, query)`, the query spelled by its `Debug` form. Two
@@ -64,9 +68,10 @@ impl Answer {
     }
 }
 
-/// Permission to remember the answer of a read that started when it was taken.
+/// Permission to remember the answer of a read that started when it was taken: the clock
+/// then, and the time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Ticket(u64);
+pub(crate) struct Ticket(u64, Instant);
 
 /// What the cache has for a key.
 pub(crate) enum Lookup {
@@ -77,10 +82,11 @@ pub(crate) enum Lookup {
     Miss(Option<Ticket>),
 }
 
-/// A remembered answer and the tenant whose changes drop it.
+/// A remembered answer, the tenant whose changes drop it and when its read started.
 struct Entry {
     tenant: String,
     answer: Arc<Answer>,
+    read_at: Instant,
 }
 
 /// Everything behind the lock.
@@ -88,6 +94,8 @@ struct State {
     /// Whether answers are served and kept (false while changes of other instances could go
     /// unnoticed).
     serving: bool,
+    /// How old an answer may be served, if there is a limit.
+    max_age: Option<Duration>,
     entries: HashMap<Key, Entry>,
     /// The sum of the entries' weights.
     weight: usize,
@@ -105,9 +113,10 @@ pub(crate) struct ConfigCache {
 }
 
 impl ConfigCache {
-    /// An empty cache that serves at once (`serving`) or only after [`ConfigCache::resume`].
-    pub(crate) fn new(serving: bool) -> Self {
-        let state = State { serving, entries: HashMap::new(), weight: 0, clock: 0, invalidated: HashMap::new(), cleared: 0 };
+    /// An empty cache that serves at once (`serving`) or only after [`ConfigCache::resume`],
+    /// answers no older than `max_age` (when given).
+    pub(crate) fn new(serving: bool, max_age: Option<Duration>) -> Self {
+        let state = State { serving, max_age, entries: HashMap::new(), weight: 0, clock: 0, invalidated: HashMap::new(), cleared: 0 };
         Self { state: Mutex::new(state) }
     }
 
@@ -123,16 +132,19 @@ impl ConfigCache {
         if !state.serving {
             return Lookup::Miss(None);
         }
+        let now = Instant::now();
         match state.entries.get(key) {
-            Some(entry) => Lookup::Hit(entry.answer.clone()),
-            None => Lookup::Miss(Some(Ticket(state.clock))),
+            Some(entry) if state.max_age.is_none_or(|max_age| now.saturating_duration_since(entry.read_at) < max_age) => {
+                Lookup::Hit(entry.answer.clone())
+            }
+            _ => Lookup::Miss(Some(Ticket(state.clock, now))),
         }
     }
 
     /// A ticket for a read starting now (none while the cache does not serve).
     pub(crate) fn ticket(&self) -> Option<Ticket> {
         let state = self.state();
-        state.serving.then_some(Ticket(state.clock))
+        state.serving.then(|| Ticket(state.clock, Instant::now()))
     }
 
     /// Remembers `answer` for `key`, dropped by `tenant`'s changes, unless the cache stopped
@@ -148,7 +160,7 @@ impl ConfigCache {
             state.entries.clear();
             state.weight = 0;
         }
-        let entry = Entry { tenant: tenant.to_string(), answer: Arc::new(answer) };
+        let entry = Entry { tenant: tenant.to_string(), answer: Arc::new(answer), read_at: ticket.1 };
         state.weight += weight;
         if let Some(old) = state.entries.insert(key, entry) {
             state.weight -= old.answer.weight();
@@ -224,7 +236,7 @@ mod tests {
 
     #[test]
     fn an_answer_is_kept_until_its_tenant_changes() {
-        let cache = ConfigCache::new(true);
+        let cache = ConfigCache::new(true, None);
         let (a, b) = (key("a"), key("b"));
         let (ticket_a, ticket_b) = (ticket(&cache, &a), ticket(&cache, &b));
         cache.put(ticket_a, a.clone(), "a", tenant("a"));
@@ -237,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_read_that_overlapped_an_invalidation_is_not_kept() {
-        let cache = ConfigCache::new(true);
+        let cache = ConfigCache::new(true, None);
         let a = key("a");
         let before = ticket(&cache, &a);
         cache.invalidate("a");
@@ -252,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_read_that_overlapped_a_clear_or_a_pause_is_not_kept() {
-        let cache = ConfigCache::new(true);
+        let cache = ConfigCache::new(true, None);
         let a = key("a");
         let before = ticket(&cache, &a);
         cache.clear();
@@ -274,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_cache_that_does_not_serve_yet_keeps_nothing() {
-        let cache = ConfigCache::new(false);
+        let cache = ConfigCache::new(false, None);
         let a = key("a");
         assert!(cache.ticket().is_none());
         cache.resume();
@@ -283,8 +295,19 @@ mod tests {
     }
 
     #[test]
+    fn answers_older_than_the_most_age_are_read_again() {
+        let a = key("a");
+        let young = ConfigCache::new(true, Some(Duration::from_secs(3600)));
+        young.put(ticket(&young, &a), a.clone(), "a", tenant("a"));
+        assert!(hit(&young, &a));
+        let old = ConfigCache::new(true, Some(Duration::ZERO));
+        old.put(ticket(&old, &a), a.clone(), "a", tenant("a"));
+        assert!(!hit(&old, &a), "an answer past its age is not served");
+    }
+
+    #[test]
     fn going_over_the_bound_starts_again_from_empty() {
-        let cache = ConfigCache::new(true);
+        let cache = ConfigCache::new(true, None);
         let documents = |n: usize| {
             let document = Document {
                 id: "x".into(),

@@ -33,7 +33,7 @@ impl PostgresStore {
     /// A configuration cache for this store that hears of every instance's changes, and the
     /// sender whose drop stops its listener (see [`config_listener`]).
     pub(crate) fn config_cache(&self) -> (std::sync::Arc<crate::cache::ConfigCache>, tokio::sync::oneshot::Sender<()>) {
-        let cache = std::sync::Arc::new(crate::cache::ConfigCache::new(false));
+        let cache = std::sync::Arc::new(crate::cache::ConfigCache::new(false, None));
         let stop = config_listener::spawn(self.pool.clone(), cache.clone());
         (cache, stop)
     }
