@@ -6,7 +6,12 @@
 //! Documents keep their resource fields as JSON (TEXT in SQLite, JSONB in PostgreSQL) and their
 //! system fields in columns; timestamps are epoch milliseconds in both. MongoDB-style filters
 //! are translated to SQL by each backend's dialect (see `sql`), never evaluated in memory.
+//!
+//! [`connect`] puts a cache of configuration (API keys, tenants, settings, templates,
+//! providers) in front of either backend, invalidated at once by every change on every
+//! instance; see `cache`.
 
+mod cache;
 mod inbox;
 mod postgres;
 mod records;
@@ -252,12 +257,17 @@ pub trait Store: Send + Sync + 'static {
     fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<InboxSignal>;
 }
 
-/// Opens the store a URL names (`sqlite://path` or `postgres://…`). Migrations are not run.
+/// Opens the store a URL names (`sqlite://path` or `postgres://…`), with its configuration
+/// cache in front. Migrations are not run.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        let store = SqliteStore::connect(url).await?;
+        let cache = store.config_cache();
+        Ok(Arc::new(cache::CachedStore::new(Arc::new(store), cache, None)))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        let store = PostgresStore::connect(url).await?;
+        let (cache, stop_listening) = store.config_cache();
+        Ok(Arc::new(cache::CachedStore::new(Arc::new(store), cache, Some(stop_listening))))
     } else {
         Err(StoreError::UnsupportedUrl)
     }

@@ -5,9 +5,12 @@
 //!
 //! Routing, in order: the event setting's `handlerName` (a custom script, see [`custom`]); a
 //! default handler of seed 03 (`AM/…`, `IC/…`, `TMM/…`); otherwise the event is recorded with
-//! status `ERROR` and refused with `400 Unknown event`. Event settings are read from the
-//! database for every event, so changes made through `/event-settings` apply at once on every
-//! instance (seed 03's per-replica routing cache is not reproduced).
+//! status `ERROR` and refused with `400 Unknown event`. Event settings are read for every
+//! event from the store's configuration cache, which every change drops at once: changes made
+//! through `/event-settings` apply to the next event on the instance that made them, and on
+//! the other PostgreSQL instances as soon as their `LISTEN` hears of the change (see
+//! herald-store's cache). Seed 03's per-replica routing cache, which other replicas see only
+//! when it expires, is not reproduced.
 //!
 //! Validation uses the event setting's `eventSchema` when it has one, else — when the default
 //! handler runs — its built-in schema. A custom handler that throws, runs out of time or

@@ -1,5 +1,6 @@
 //! The PostgreSQL backend, for deployments where several Herald instances share one database.
 
+mod config_listener;
 mod dialect;
 
 use crate::StoreError;
@@ -27,6 +28,14 @@ impl PostgresStore {
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
         let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
         Ok(Self { pool, commits, inbox_signals, listening: std::sync::Once::new() })
+    }
+
+    /// A configuration cache for this store that hears of every instance's changes, and the
+    /// sender whose drop stops its listener (see [`config_listener`]).
+    pub(crate) fn config_cache(&self) -> (std::sync::Arc<crate::cache::ConfigCache>, tokio::sync::oneshot::Sender<()>) {
+        let cache = std::sync::Arc::new(crate::cache::ConfigCache::new(false, None));
+        let stop = config_listener::spawn(self.pool.clone(), cache.clone());
+        (cache, stop)
     }
 
     /// Inbox changes of every instance: the first subscriber starts a `LISTEN` on

@@ -2,6 +2,7 @@
 //! disk before Herald acknowledges it.
 
 mod dialect;
+mod shared_cache;
 
 use crate::StoreError;
 use crate::sql::store::{PendingCommit, sql_store};
@@ -27,6 +28,8 @@ const STATEMENT_CACHE: usize = 256;
 /// Storage in an SQLite file.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file, as the URL names it.
+    file: std::path::PathBuf,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
 }
@@ -48,12 +51,19 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
+        let file = options.get_filename().to_path_buf();
         // A file connection does not go stale: skipping the liveness ping on acquire saves a
         // round trip to the connection's thread on every query.
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
-        Ok(Self { pool, commits, inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0 })
+        Ok(Self { pool, file, commits, inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0 })
+    }
+
+    /// The configuration cache of this store's file, shared with the process's other stores
+    /// on it.
+    pub(crate) fn config_cache(&self) -> std::sync::Arc<crate::cache::ConfigCache> {
+        shared_cache::for_file(&self.file)
     }
 
     /// Inbox changes of this process (SQLite serves one instance).

@@ -1,0 +1,3 @@
+-- Nothing to change: SQLite serves one Herald process, whose stores share one configuration
+-- cache per database file and invalidate it themselves (see herald-store's cache module). The
+-- PostgreSQL migration of this number adds the triggers that tell other instances of changes.
