@@ -81,6 +81,7 @@ macro_rules! migrations {
             (14, "tenant providers", include_str!(concat!("../../migrations/", $backend, "/0014_tenant_providers.sql"))),
             (15, "whatsapp windows", include_str!(concat!("../../migrations/", $backend, "/0015_whatsapp_windows.sql"))),
             (16, "config changes", include_str!(concat!("../../migrations/", $backend, "/0016_config_changes.sql"))),
+            (17, "drop jobs due", include_str!(concat!("../../migrations/", $backend, "/0017_drop_jobs_due.sql"))),
         ]
     };
 }
