@@ -9,8 +9,8 @@ use herald_core::notification::MessageStatus;
 use herald_core::query::{Filter, ListQuery};
 use herald_core::resources::Collection;
 use herald_store::{
-    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, JobOutcome,
-    LogDetails, MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
+    ApiKeyRecord, AuditQuery, AuditRecord, Committed, Dedup, DeliveryReport, DeliveryUpdate, EventCommit, FileRecord, InboxEntry,
+    InboxQuery, JobOutcome, LogDetails, MessageLogQuery, Store, StoreError, TenantRecord, Upserted,
 };
 use herald_testkit::{Backend, on_each_backend};
 use jiff::Timestamp;
@@ -59,6 +59,7 @@ const CASES: &[(&str, Case)] = cases![
     duplicate_events_within_the_window_write_nothing,
     failed_event_commits_write_nothing,
     concurrent_commits_share_transactions_without_mixing_outcomes,
+    concurrent_delivery_steps_each_land_when_they_share_a_batch,
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
@@ -633,6 +634,78 @@ async fn concurrent_commits_share_transactions_without_mixing_outcomes(store: Ar
     assert!(duplicates.iter().all(|d| *d == first), "duplicates get the written event's response");
     assert_eq!(store.count_documents(Collection::Events, "clinic-a", &Filter::all()).await.unwrap(), 36);
     assert_eq!(store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap().len(), 36);
+}
+
+/// Deliveries recorded at once share the writer's batches, where their messages, log rows,
+/// done jobs and inbox entries are written together: two steps of one notification, entries
+/// of one user and a retried job must each land as if written alone.
+async fn concurrent_delivery_steps_each_land_when_they_share_a_batch(store: Arc<dyn Store>) {
+    let in_app = json!({"status": "queued", "channel": "in_app", "templateName": "t"});
+    let notifications: Vec<Document> = (1..=20u32)
+        .map(|n| doc(&id(n), json!({"event": {"id": "ev", "name": "E"}, "recipient": "u1", "messages": [in_app.clone(), in_app.clone()]})))
+        .collect();
+    let jobs = (1..=40u32).map(|n| job(n, JobKind::Delivery, 0)).collect();
+    store.commit_event("clinic-a", EventCommit { notifications, jobs, ..EventCommit::default() }).await.unwrap();
+    assert_eq!(store.claim_due_jobs(&[JobKind::Delivery], at(0), at(60_000), 100).await.unwrap().len(), 40);
+    let steps = (1..=20u32).flat_map(|n| [(n, 0usize), (n, 1usize)]).map(|(n, index)| {
+        let store = store.clone();
+        let job_number = (n - 1) * 2 + u32::try_from(index).unwrap() + 1;
+        let outcome = if job_number == 40 { JobOutcome::Retry(at(9_000), "try later".into()) } else { JobOutcome::Done };
+        let inbox = InboxEntry {
+            id: format!("entry-{n}-{index}"),
+            user_id: if n % 2 == 0 { "u1".into() } else { "u2".into() },
+            number: 0,
+            seq: 0,
+            notification_id: id(n),
+            message_index: index,
+            notification_type: None,
+            priority: "medium".into(),
+            title: None,
+            body: format!("message {n}.{index}"),
+            data: json!({}),
+            created_at: at(1_000),
+            updated_at: at(1_000),
+            read_at: None,
+            dismissed_at: None,
+            archived_at: None,
+        };
+        let update = DeliveryUpdate {
+            notification_id: id(n),
+            message_index: index,
+            message: json!({"status": "SUCCESS", "channel": "in_app", "templateName": "t", "providerMessageId": format!("pm-{n}-{index}")}),
+            failure: None,
+            stand_in: None,
+            job: Some((format!("job-{job_number}"), outcome)),
+            log: LogDetails::default(),
+            inbox: Some(Box::new(inbox)),
+            at: at(1_000),
+        };
+        tokio::spawn(async move { store.record_delivery("clinic-a", update).await })
+    });
+    for step in steps.collect::<Vec<_>>() {
+        step.await.unwrap().unwrap();
+    }
+    for n in 1..=20u32 {
+        let stored = store.get_document(Collection::Notifications, "clinic-a", &id(n)).await.unwrap().unwrap();
+        let statuses: Vec<&Value> = stored.body["messages"].as_array().unwrap().iter().map(|m| &m["status"]).collect();
+        assert_eq!(statuses, [&json!("SUCCESS"), &json!("SUCCESS")], "both messages of notification {n} are set");
+        assert_eq!(stored.revision, 3, "each step is a revision of its own");
+    }
+    let sent = MessageLogQuery { statuses: vec!["SUCCESS".into()], limit: 100, ..MessageLogQuery::default() };
+    assert_eq!(store.list_message_log("clinic-a", &sent).await.unwrap().1, 40, "every message's log row follows");
+    let jobs = store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap();
+    let done = jobs.iter().filter(|j| j.status == JobStatus::Done).count();
+    let retried: Vec<&str> = jobs.iter().filter(|j| j.status == JobStatus::Pending).map(|j| j.id.as_str()).collect();
+    assert_eq!((done, retried), (39, vec!["job-40"]), "done jobs are settled together, the retry alone");
+    for user in ["u1", "u2"] {
+        let (entries, total) =
+            store.list_inbox("clinic-a", &InboxQuery { user_id: user.into(), limit: 100, ..InboxQuery::default() }).await.unwrap();
+        let mut numbers: Vec<i64> = entries.iter().map(|e| e.number).collect();
+        numbers.sort_unstable();
+        assert_eq!((total, numbers), (20, (1..=20).collect::<Vec<i64>>()), "{user}'s entries are numbered once each, without gaps");
+        assert!(entries.iter().all(InboxEntry::is_new));
+        assert_eq!(store.inbox_seq("clinic-a", user).await.unwrap(), 20);
+    }
 }
 
 async fn futures_outcomes(

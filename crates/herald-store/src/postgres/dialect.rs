@@ -1,7 +1,7 @@
 //! PostgreSQL's JSONB operators: `#>` to reach a path, `@>` for containment (a scalar is
 //! contained in an array holding it), and typed comparison of JSONB values.
 
-use crate::sql::{Bind, Dialect, Sql};
+use crate::sql::{Bind, Dialect, MessageSet, Sql};
 use herald_core::query::{Comparison, Direction, FieldPath};
 use serde_json::Value;
 
@@ -33,6 +33,24 @@ impl Dialect for PostgresDialect {
 
     fn array_length(sql: &mut Sql, array: &str) {
         sql.push("jsonb_array_length(doc -> ").bind(Bind::Text(array.to_string())).push(")");
+    }
+
+    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql {
+        let mut sql = Sql::new(
+            "UPDATE notifications SET doc = jsonb_set(doc, v.path, v.message), updated_ms = v.at, revision = notifications.revision + 1 \
+             FROM (VALUES ",
+        );
+        sql.push_rows(sets.map(|set| {
+            vec![
+                Bind::Text(set.tenant),
+                Bind::Text(set.notification_id),
+                Bind::TextArray(vec!["messages".to_string(), set.index.to_string()]),
+                Bind::Json(set.message),
+                Bind::Int(set.at_ms),
+            ]
+        }));
+        sql.push(") AS v (tenant, id, path, message, at) WHERE notifications.tenant_id = v.tenant AND notifications.id = v.id");
+        sql
     }
 
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {

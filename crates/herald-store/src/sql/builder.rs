@@ -75,15 +75,23 @@ impl Sql {
 /// once per connection and reused from the driver's statement cache, instead of a new shape
 /// (and a new preparation) for every batch size.
 pub(crate) fn statement_chunks<T>(mut rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
-    debug_assert!(max.is_power_of_two());
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let size = max.min(1 << rows.len().ilog2());
+    chunk_lengths(rows.len(), max).map(move |size| {
         let (chunk, rest) = rows.split_at(size);
         rows = rest;
-        Some(chunk)
+        chunk
+    })
+}
+
+/// The lengths of the chunks [`statement_chunks`] splits `rows` rows into.
+pub(crate) fn chunk_lengths(mut rows: usize, max: usize) -> impl Iterator<Item = usize> {
+    debug_assert!(max.is_power_of_two());
+    std::iter::from_fn(move || {
+        if rows == 0 {
+            return None;
+        }
+        let size = max.min(1 << rows.ilog2());
+        rows -= size;
+        Some(size)
     })
 }
 

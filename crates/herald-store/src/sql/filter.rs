@@ -1,3 +1,4 @@
+use super::MessageSet;
 use super::builder::{Bind, Sql};
 use herald_core::query::{Comparison, Direction, Field, FieldPath, Filter, Op, SortKey, SystemField};
 use serde_json::Value;
@@ -26,6 +27,9 @@ pub(crate) trait Dialect {
     fn append_element(sql: &mut Sql, array: &str, value: Value);
     /// The length of `doc`'s top-level array `array`.
     fn array_length(sql: &mut Sql, array: &str);
+    /// One update setting each of `sets`' messages in its notification; at most one per
+    /// notification (which of two would win is not defined).
+    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql;
 }
 
 fn column(field: SystemField) -> &'static str {

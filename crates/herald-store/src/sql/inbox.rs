@@ -10,12 +10,15 @@ macro_rules! inbox_sql {
             use super::*;
             use crate::inbox::{INBOX_CHANNEL, InboxAction, InboxEntry, InboxQuery, InboxSignal};
             use crate::sql::store::{millis, timestamp};
-            use crate::sql::{Bind, Dialect, Sql};
+            use crate::sql::{Bind, Dialect, Sql, chunk_lengths, statement_chunks};
             use crate::StoreError;
             use sqlx::Row;
             use sqlx::types::Json;
 
             type Connection = <$db as sqlx::Database>::Connection;
+
+            /// Rows per multi-row statement (17 binds each).
+            const ROWS_PER_STATEMENT: usize = 256;
 
             const COLUMNS: &str = "id, user_id, number, seq, notification_id, message_index, type, priority, title, body, data, \
                                    created_ms, updated_ms, read_ms, dismissed_ms, archived_ms";
@@ -69,29 +72,67 @@ macro_rules! inbox_sql {
                 Ok(())
             }
 
-            /// Writes a delivered message's entry; a message already in the inbox (sent again
-            /// after a lost lease) is not added twice.
-            pub(crate) async fn insert(conn: &mut Connection, tenant: &str, new: &InboxEntry) -> Result<(), StoreError> {
-                let seq = take_seq(conn, tenant, &new.user_id, 1).await?;
-                sqlx::query(&format!(
-                    "INSERT INTO inbox (tenant_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, NULL, NULL, NULL) \
-                     ON CONFLICT (tenant_id, notification_id, message_index) DO NOTHING"
-                ))
-                .bind(tenant)
-                .bind(&new.id)
-                .bind(&new.user_id)
-                .bind(seq)
-                .bind(&new.notification_id)
-                .bind(i64::try_from(new.message_index).unwrap_or(i64::MAX))
-                .bind(&new.notification_type)
-                .bind(&new.priority)
-                .bind(&new.title)
-                .bind(&new.body)
-                .bind(Json(&new.data))
-                .bind(millis(new.created_at))
-                .execute(&mut *conn)
-                .await?;
-                announce(conn, tenant, &new.user_id).await
+            /// Writes delivered messages' entries, `(tenant, entry)`; a message already in the
+            /// inbox (sent again after a lost lease) is not added twice. Each user's change
+            /// counter is advanced once for all their entries, users in key order (the order in
+            /// which concurrent writers lock them, so two instances cannot deadlock), and the
+            /// entries are inserted together.
+            pub(crate) async fn insert_all(conn: &mut Connection, entries: &[(String, InboxEntry)]) -> Result<(), StoreError> {
+                let mut counts: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
+                for (tenant, entry) in entries {
+                    *counts.entry((tenant.as_str(), entry.user_id.as_str())).or_default() += 1;
+                }
+                let users: Vec<((&str, &str), i64)> = counts.into_iter().collect();
+                let mut next_seq: std::collections::HashMap<(String, String), i64> = std::collections::HashMap::new();
+                for chunk in statement_chunks(&users, ROWS_PER_STATEMENT) {
+                    let mut sql = Sql::new("INSERT INTO inbox_counters (tenant_id, user_id, last_seq) VALUES ");
+                    sql.push_rows(chunk.iter().map(|&((tenant, user), count)| vec![Bind::Text(tenant.to_string()), Bind::Text(user.to_string()), Bind::Int(count)]));
+                    sql.push(" ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_seq = inbox_counters.last_seq + excluded.last_seq \
+                               RETURNING tenant_id, user_id, last_seq");
+                    for row in query(&sql).fetch_all(&mut *conn).await? {
+                        let key: (String, String) = (row.try_get("tenant_id")?, row.try_get("user_id")?);
+                        let last: i64 = row.try_get("last_seq")?;
+                        let found = users.binary_search_by(|&((t, u), _)| (t, u).cmp(&(key.0.as_str(), key.1.as_str())));
+                        let count = found.map_or(1, |at| users[at].1);
+                        next_seq.insert(key, last - count + 1);
+                    }
+                }
+                let mut rows = Vec::with_capacity(entries.len());
+                for (tenant, new) in entries {
+                    let slot = next_seq.get_mut(&(tenant.clone(), new.user_id.clone())).ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                    let seq = *slot;
+                    *slot += 1;
+                    rows.push(vec![
+                        Bind::Text(tenant.clone()),
+                        Bind::Text(new.id.clone()),
+                        Bind::Text(new.user_id.clone()),
+                        Bind::Int(seq),
+                        Bind::Int(seq),
+                        Bind::Text(new.notification_id.clone()),
+                        Bind::Int(i64::try_from(new.message_index).unwrap_or(i64::MAX)),
+                        new.notification_type.clone().map_or(Bind::Null, Bind::Text),
+                        Bind::Text(new.priority.clone()),
+                        new.title.clone().map_or(Bind::Null, Bind::Text),
+                        Bind::Text(new.body.clone()),
+                        Bind::Json(new.data.clone()),
+                        Bind::Int(millis(new.created_at)),
+                        Bind::Int(millis(new.created_at)),
+                        Bind::MaybeInt(None),
+                        Bind::MaybeInt(None),
+                        Bind::MaybeInt(None),
+                    ]);
+                }
+                let mut rows = rows.into_iter();
+                for length in chunk_lengths(rows.len(), ROWS_PER_STATEMENT) {
+                    let mut sql = Sql::new(&format!("INSERT INTO inbox (tenant_id, {COLUMNS}) VALUES "));
+                    sql.push_rows(rows.by_ref().take(length));
+                    sql.push(" ON CONFLICT (tenant_id, notification_id, message_index) DO NOTHING");
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                for ((tenant, user_id), _) in &users {
+                    announce(conn, tenant, user_id).await?;
+                }
+                Ok(())
             }
 
             /// The `WHERE` clause of a list.

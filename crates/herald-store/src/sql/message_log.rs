@@ -35,7 +35,8 @@ pub(crate) struct LogRow<'a> {
 }
 
 impl LogRow<'_> {
-    fn binds(&self) -> Vec<Bind> {
+    /// The row's values, in [`COLUMNS`] order.
+    pub(crate) fn binds(&self) -> Vec<Bind> {
         let text = |value: Option<&Value>| value.and_then(Value::as_str).map_or(Bind::Null, |s| Bind::Text(s.to_string()));
         let message = |field: &str| text(self.message.get(field));
         let event = |field: &str| text(self.notification.get("event").and_then(|e| e.get(field)));
@@ -72,13 +73,16 @@ impl LogRow<'_> {
 
 /// An upsert of `rows` (none when empty).
 pub(crate) fn upsert(rows: &[LogRow<'_>]) -> Option<Sql> {
-    if rows.is_empty() {
-        return None;
-    }
+    (!rows.is_empty()).then(|| upsert_values(rows.iter().map(LogRow::binds)))
+}
+
+/// An upsert of rows given as their [`LogRow::binds`]; no two may share a key (PostgreSQL
+/// refuses to update a row twice in one statement).
+pub(crate) fn upsert_values(rows: impl IntoIterator<Item = Vec<Bind>>) -> Sql {
     let mut sql = Sql::new(&format!("INSERT INTO message_log ({COLUMNS}) VALUES "));
-    sql.push_rows(rows.iter().map(LogRow::binds));
+    sql.push_rows(rows);
     sql.push(ON_CONFLICT);
-    Some(sql)
+    sql
 }
 
 /// The rows of every message of a notification document.

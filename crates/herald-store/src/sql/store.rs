@@ -26,6 +26,18 @@ pub(crate) enum Write {
     Event(crate::EventCommit),
     Delivery(crate::DeliveryUpdate),
     Report(crate::DeliveryReport),
+    Claim(JobClaim),
+    Settle(String, crate::JobOutcome),
+}
+
+/// A claim of due jobs (see [`crate::Store::claim_due_jobs`]). On SQLite a claim is a write
+/// like any other, so it goes through the writer: a claim on a connection of its own would
+/// wait for the writer's lock in SQLite's busy handler, which sleeps for milliseconds at a time.
+pub(crate) struct JobClaim {
+    pub(crate) kinds: Vec<crate::JobKind>,
+    pub(crate) now: Timestamp,
+    pub(crate) lease_until: Timestamp,
+    pub(crate) limit: u32,
 }
 
 /// What the writer answers.
@@ -34,6 +46,8 @@ pub(crate) enum Reply {
     Committed(crate::Committed),
     /// A report.
     Reported(Option<crate::ReportOutcome>),
+    /// A claim.
+    Claimed(Vec<crate::ClaimedJob>),
 }
 
 /// A write waiting for the writer, and where to send its outcome.
@@ -98,8 +112,8 @@ macro_rules! sql_store {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order, statement_chunks};
-            use crate::sql::store::{MAX_BATCH, PendingCommit, Reply, Write};
-            use crate::sql::{LogRow, push_log_filter, rows_of, upsert_log_rows};
+            use crate::sql::store::{JobClaim, MAX_BATCH, PendingCommit, Reply, Write};
+            use crate::sql::{DeferredWrites, LogRow, MessageSet, push_log_filter, rows_of, upsert_log_rows};
             use crate::{DeliveryReport, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome};
             use herald_core::notification::MessageStatus;
             use crate::{AuditQuery, AuditRecord, Committed, EventCommit};
@@ -191,6 +205,7 @@ macro_rules! sql_store {
                 let mut tx = pool.begin().await?;
                 let mut replies = Vec::with_capacity(batch.len());
                 let mut events = Vec::new();
+                let mut deferred = DeferredWrites::default();
                 for item in batch {
                     replies.push(match &item.commit {
                         Write::Event(commit) => {
@@ -202,12 +217,24 @@ macro_rules! sql_store {
                             }
                         }
                         Write::Delivery(update) => {
-                            write_delivery(&mut tx, &item.tenant, update).await?;
+                            write_delivery(&mut tx, &item.tenant, update, &mut deferred).await?;
                             Reply::Committed(Committed::Written)
                         }
-                        Write::Report(report) => Reply::Reported(write_report(&mut tx, report).await?),
+                        Write::Report(report) => {
+                            write_deferred(&mut tx, &mut deferred).await?;
+                            Reply::Reported(write_report(&mut tx, report).await?)
+                        }
+                        Write::Claim(claim) => {
+                            write_deferred(&mut tx, &mut deferred).await?;
+                            Reply::Claimed(claim_jobs(&mut tx, claim).await?)
+                        }
+                        Write::Settle(job_id, outcome) => {
+                            settle(&mut tx, &item.tenant, job_id, outcome.clone()).await?;
+                            Reply::Committed(Committed::Written)
+                        }
                     });
                 }
+                write_deferred(&mut tx, &mut deferred).await?;
                 write_events(&mut tx, &events).await?;
                 tx.commit().await?;
                 Ok(replies)
@@ -218,6 +245,28 @@ macro_rules! sql_store {
                 let event_id = commit.dedup.as_ref().map(|d| d.event_id.clone()).unwrap_or_default();
                 let row = sqlx::query("SELECT response FROM event_dedup WHERE tenant_id = $1 AND event_id = $2").bind(tenant).bind(event_id).fetch_optional(&mut *conn).await?;
                 Ok(row.map(|row| row.try_get::<Json<serde_json::Value>, _>("response").map(|Json(v)| v)).transpose()?.unwrap_or(serde_json::Value::Null))
+            }
+
+            /// Writes what a batch's delivery steps put off so far.
+            async fn write_deferred(conn: &mut <$db as sqlx::Database>::Connection, deferred: &mut DeferredWrites) -> Result<(), StoreError> {
+                for sql in deferred.take_statements::<$dialect>() {
+                    query(&sql).execute(&mut *conn).await?;
+                }
+                let entries = deferred.take_inbox();
+                if !entries.is_empty() {
+                    super::inbox_impl::insert_all(&mut *conn, &entries).await?;
+                }
+                Ok(())
+            }
+
+            /// Puts `row` off to the end of the batch, first writing what was put off if that
+            /// holds a row for the same message.
+            async fn defer_log_row(conn: &mut <$db as sqlx::Database>::Connection, deferred: &mut DeferredWrites, row: &LogRow<'_>) -> Result<(), StoreError> {
+                if deferred.holds_log_row(row) {
+                    write_deferred(&mut *conn, deferred).await?;
+                }
+                deferred.log_row(row);
+                Ok(())
             }
 
             /// Upserts message-log rows, if there are any.
@@ -388,8 +437,15 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-        /// Writes a step of a delivery (see [`DeliveryUpdate`]).
-        async fn write_delivery<'a>(tx: &mut <$db as sqlx::Database>::Connection, tenant: &'a str, update: &'a DeliveryUpdate) -> Result<(), StoreError> {
+        /// Writes a step of a delivery (see [`DeliveryUpdate`]), putting the message, its log rows
+        /// and, when its job is done, the job's settlement off to the end of the batch (see
+        /// [`DeferredWrites`]).
+        async fn write_delivery<'a>(
+            tx: &mut <$db as sqlx::Database>::Connection,
+            tenant: &'a str,
+            update: &'a DeliveryUpdate,
+            deferred: &mut DeferredWrites,
+        ) -> Result<(), StoreError> {
                 let changed = |expression: &dyn Fn(&mut Sql)| {
                     let mut sql = Sql::new("UPDATE notifications SET doc = ");
                     expression(&mut sql);
@@ -397,8 +453,16 @@ macro_rules! sql_store {
                     sql.bind(Bind::Text(tenant.to_string())).push(" AND id = ").bind(Bind::Text(update.notification_id.clone()));
                     sql
                 };
-                let sql = changed(&|sql| <$dialect as Dialect>::set_element(sql, "messages", update.message_index, update.message.clone()));
-                query(&sql).execute(&mut *tx).await?;
+                if deferred.holds_notification(tenant, &update.notification_id) {
+                    write_deferred(&mut *tx, deferred).await?;
+                }
+                deferred.set_message(MessageSet {
+                    tenant: tenant.to_string(),
+                    notification_id: update.notification_id.clone(),
+                    index: update.message_index,
+                    message: update.message.clone(),
+                    at_ms: millis(update.at),
+                });
                 let owner = serde_json::json!({"recipient": update.log.recipient, "event": {"id": update.log.event_id, "name": update.log.event_name}});
                 let row = |index: usize, message: &'a serde_json::Value, details: Option<&'a LogDetails>| LogRow {
                     tenant,
@@ -411,9 +475,12 @@ macro_rules! sql_store {
                     created: update.at,
                     at: update.at,
                 };
-                write_log(&mut *tx, &[row(update.message_index, &update.message, Some(&update.log))]).await?;
+                defer_log_row(&mut *tx, deferred, &row(update.message_index, &update.message, Some(&update.log))).await?;
                 if let Some(entry) = &update.inbox {
-                    super::inbox_impl::insert(&mut *tx, tenant, entry).await?;
+                    deferred.add_to_inbox(tenant, (**entry).clone());
+                }
+                if update.failure.is_some() || update.stand_in.is_some() {
+                    write_deferred(&mut *tx, deferred).await?;
                 }
                 if let Some(failure) = &update.failure {
                     let sql = changed(&|sql| <$dialect as Dialect>::append_element(sql, "failures", failure.clone()));
@@ -425,7 +492,7 @@ macro_rules! sql_store {
                     <$dialect as Dialect>::array_length(&mut sql, "messages");
                     sql.push(" AS BIGINT) AS length");
                     let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
-                    write_log(&mut *tx, &[row(usize::try_from(length - 1).unwrap_or_default(), message, None)]).await?;
+                    defer_log_row(&mut *tx, deferred, &row(usize::try_from(length - 1).unwrap_or_default(), message, None)).await?;
                     let mut payload = job.payload.clone();
                     payload["message"] = serde_json::Value::from(length - 1);
                     sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
@@ -439,10 +506,44 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                if let Some((job_id, outcome)) = &update.job {
-                    settle(&mut *tx, tenant, job_id, outcome.clone()).await?;
+                match &update.job {
+                    Some((job_id, JobOutcome::Done)) => deferred.job_done(tenant, job_id),
+                    Some((job_id, outcome)) => settle(&mut *tx, tenant, job_id, outcome.clone()).await?,
+                    None => {}
                 }
                 Ok(())
+            }
+
+            /// Claims due jobs as `claim` says (see [`crate::Store::claim_due_jobs`]).
+            async fn claim_jobs(conn: &mut <$db as sqlx::Database>::Connection, claim: &JobClaim) -> Result<Vec<ClaimedJob>, StoreError> {
+                let tenants: Vec<String> = sqlx::query_scalar("SELECT slug FROM tenants ORDER BY slug").fetch_all(&mut *conn).await?;
+                if tenants.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let share = claim.limit.div_ceil(u32::try_from(tenants.len()).unwrap_or(u32::MAX)).max(1);
+                let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
+                sql.bind(Bind::Int(millis(claim.lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(claim.now)));
+                sql.push(" WHERE seq IN (SELECT seq FROM (");
+                // Per tenant, due pending jobs and running jobs whose lease ran out, each as
+                // its own index range (an OR of the two would scan every pending job).
+                for (i, tenant) in tenants.iter().enumerate() {
+                    for (part, (status, time)) in [("pending", "due_ms"), ("running", "lease_ms")].into_iter().enumerate() {
+                        if i + part > 0 {
+                            sql.push(" UNION ALL ");
+                        }
+                        sql.push("SELECT seq, due_ms FROM (SELECT seq, due_ms FROM jobs WHERE tenant_id = ").bind(Bind::Text(tenant.clone()));
+                        sql.push(" AND kind IN ").push_rows([claim.kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
+                        sql.push(&format!(" AND status = '{status}' AND {time} <= ")).bind(Bind::Int(millis(claim.now)));
+                        sql.push(" ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(share))).push(<$dialect as Dialect>::SKIP_LOCKED);
+                        sql.push(&format!(") t{i}_{part}"));
+                    }
+                }
+                sql.push(") fair ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(claim.limit)));
+                sql.push(") RETURNING tenant_id, ").push(JOB_COLUMNS);
+                let rows = query(&sql).fetch_all(&mut *conn).await?;
+                let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
+                claimed.sort_by_key(|c| c.job.due_at);
+                Ok(claimed)
             }
 
             /// Settles a running job as `outcome` says; a job no longer running is left alone.
@@ -893,7 +994,7 @@ macro_rules! sql_store {
                 async fn commit_event(&self, tenant: &str, commit: EventCommit) -> Result<Committed, StoreError> {
                     match self.queue_write(tenant, Write::Event(commit)).await? {
                         Reply::Committed(committed) => Ok(committed),
-                        Reply::Reported(_) => unreachable!("an event commit is answered as one"),
+                        _ => unreachable!("an event commit is answered as one"),
                     }
                 }
 
@@ -901,39 +1002,16 @@ macro_rules! sql_store {
                     if kinds.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let tenants: Vec<String> = sqlx::query_scalar("SELECT slug FROM tenants ORDER BY slug").fetch_all(&self.pool).await?;
-                    if tenants.is_empty() {
-                        return Ok(Vec::new());
+                    let claim = JobClaim { kinds: kinds.to_vec(), now, lease_until, limit };
+                    match self.queue_write("", Write::Claim(claim)).await? {
+                        Reply::Claimed(claimed) => Ok(claimed),
+                        _ => unreachable!("a claim is answered as one"),
                     }
-                    let share = limit.div_ceil(u32::try_from(tenants.len()).unwrap_or(u32::MAX)).max(1);
-                    let mut sql = Sql::new("UPDATE jobs SET status = 'running', lease_ms = ");
-                    sql.bind(Bind::Int(millis(lease_until))).push(", attempts = attempts + 1, updated_ms = ").bind(Bind::Int(millis(now)));
-                    sql.push(" WHERE seq IN (SELECT seq FROM (");
-                    // Per tenant, due pending jobs and running jobs whose lease ran out, each as
-                    // its own index range (an OR of the two would scan every pending job).
-                    for (i, tenant) in tenants.iter().enumerate() {
-                        for (part, (status, time)) in [("pending", "due_ms"), ("running", "lease_ms")].into_iter().enumerate() {
-                            if i + part > 0 {
-                                sql.push(" UNION ALL ");
-                            }
-                            sql.push("SELECT seq, due_ms FROM (SELECT seq, due_ms FROM jobs WHERE tenant_id = ").bind(Bind::Text(tenant.clone()));
-                            sql.push(" AND kind IN ").push_rows([kinds.iter().map(|k| Bind::Text(k.as_str().to_string())).collect()]);
-                            sql.push(&format!(" AND status = '{status}' AND {time} <= ")).bind(Bind::Int(millis(now)));
-                            sql.push(" ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(share))).push(<$dialect as Dialect>::SKIP_LOCKED);
-                            sql.push(&format!(") t{i}_{part}"));
-                        }
-                    }
-                    sql.push(") fair ORDER BY due_ms, seq LIMIT ").bind(Bind::Int(i64::from(limit)));
-                    sql.push(") RETURNING tenant_id, ").push(JOB_COLUMNS);
-                    let rows = query(&sql).fetch_all(&self.pool).await?;
-                    let mut claimed = rows.iter().map(|row| Ok(ClaimedJob { tenant: row.try_get("tenant_id")?, job: job(row)? })).collect::<Result<Vec<_>, StoreError>>()?;
-                    claimed.sort_by_key(|c| c.job.due_at);
-                    Ok(claimed)
                 }
 
                 async fn settle_job(&self, tenant: &str, job_id: &str, outcome: JobOutcome) -> Result<(), StoreError> {
-                    let mut conn = self.pool.acquire().await?;
-                    settle(&mut conn, tenant, job_id, outcome).await
+                    self.queue_write(tenant, Write::Settle(job_id.to_string(), outcome)).await?;
+                    Ok(())
                 }
 
                 async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
@@ -996,7 +1074,7 @@ macro_rules! sql_store {
                 async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {
                     match self.queue_write("", Write::Report(report)).await? {
                         Reply::Reported(outcome) => Ok(outcome),
-                        Reply::Committed(_) => unreachable!("a report is answered as one"),
+                        _ => unreachable!("a report is answered as one"),
                     }
                 }
 

@@ -1,6 +1,6 @@
 //! SQLite's JSON functions: `json_type`, `json_extract` and `json_each` over the TEXT document.
 
-use crate::sql::{Bind, Dialect, Sql};
+use crate::sql::{Bind, Dialect, MessageSet, Sql};
 use herald_core::query::{Comparison, Direction, FieldPath};
 use serde_json::Value;
 
@@ -32,6 +32,24 @@ impl Dialect for SqliteDialect {
 
     fn array_length(sql: &mut Sql, array: &str) {
         sql.push("json_array_length(doc, ").bind(Bind::Text(format!("$.{array}"))).push(")");
+    }
+
+    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql {
+        let mut sql = Sql::new(
+            "UPDATE notifications SET doc = json_set(doc, v.column3, json(v.column4)), updated_ms = v.column5, revision = revision + 1 \
+             FROM (VALUES ",
+        );
+        sql.push_rows(sets.map(|set| {
+            vec![
+                Bind::Text(set.tenant),
+                Bind::Text(set.notification_id),
+                Bind::Text(format!("$.messages[{}]", set.index)),
+                Bind::Json(set.message),
+                Bind::Int(set.at_ms),
+            ]
+        }));
+        sql.push(") AS v WHERE notifications.tenant_id = v.column1 AND notifications.id = v.column2");
+        sql
     }
 
     fn body_equals(sql: &mut Sql, path: &FieldPath, value: &Value) {
