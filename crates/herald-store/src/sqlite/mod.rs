@@ -1,6 +1,10 @@
 //! The embedded SQLite backend: one file, WAL journal, `synchronous=FULL` so a commit is on
-//! disk before Herald acknowledges it.
+//! disk before Herald acknowledges it, and WAL checkpoints off the writer's path (see
+//! [`checkpoints`]). The file is not memory-mapped: it grows all the time under load, and each
+//! connection then maps it again (`munmap` and fresh page faults); the delivery bench ran
+//! about 20% faster without it.
 
+mod checkpoints;
 mod dialect;
 mod shared_cache;
 
@@ -13,10 +17,6 @@ use sqlx::types::Json;
 use sqlx::{Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
-
-/// How much of the file each connection maps into memory: reads then come from the OS page
-/// cache without a copy per page.
-const MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Each connection's own page cache, in KiB (SQLite's default is 2 MiB).
 const CACHE_KIB: u32 = 16 * 1024;
@@ -32,6 +32,8 @@ pub struct SqliteStore {
     file: std::path::PathBuf,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
+    /// Stops the checkpoints (see [`checkpoints`]) when the store goes.
+    _checkpoints: tokio::sync::oneshot::Sender<()>,
 }
 
 impl SqliteStore {
@@ -44,8 +46,8 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .statement_cache_capacity(STATEMENT_CACHE)
-            .pragma("mmap_size", MMAP_BYTES.to_string())
-            .pragma("cache_size", format!("-{CACHE_KIB}"));
+            .pragma("cache_size", format!("-{CACHE_KIB}"))
+            .pragma("wal_autocheckpoint", "0");
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
@@ -57,7 +59,14 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(store_impl::write_loop(pool.clone(), pending));
-        Ok(Self { pool, file, commits, inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0 })
+        let checkpoints = checkpoints::start(pool.clone());
+        Ok(Self {
+            pool,
+            file,
+            commits,
+            inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0,
+            _checkpoints: checkpoints,
+        })
     }
 
     /// The configuration cache of this store's file, shared with the process's other stores
