@@ -68,8 +68,8 @@ pub struct FanoutBench {
     /// Seconds the load lasts.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
-    /// Deliveries in flight at once (`delivery.concurrency`).
-    #[arg(long, default_value_t = 64)]
+    /// Deliveries in flight at once (`delivery.concurrency`, whose default this is).
+    #[arg(long, default_value_t = herald_engine::delivery::DEFAULT_CONCURRENCY)]
     pub workers: usize,
     /// Internal: run as the client process of a fan-out bench against this Herald (the clients
     /// live in a child process, so each process stays within its file-descriptor limit).
@@ -102,8 +102,8 @@ pub struct DeliverBench {
     /// Event requests in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Deliveries in flight at once (`delivery.concurrency`).
-    #[arg(long, default_value_t = 64)]
+    /// Deliveries in flight at once (`delivery.concurrency`, whose default this is).
+    #[arg(long, default_value_t = herald_engine::delivery::DEFAULT_CONCURRENCY)]
     pub workers: usize,
     /// Send events at this many per second instead of as fast as they are accepted.
     #[arg(long)]
