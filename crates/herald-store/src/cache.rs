@@ -420,4 +420,8 @@ impl Store for CachedStore {
     fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<InboxSignal> {
         self.inner.inbox_signals()
     }
+
+    fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.inner.delivery_jobs_added()
+    }
 }

@@ -255,6 +255,10 @@ pub trait Store: Send + Sync + 'static {
     /// instance's (`LISTEN`). A receiver that falls behind gets `Lagged` and must assume any
     /// inbox changed.
     fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<InboxSignal>;
+    /// Notified when this process commits a delivery job (an event's message or a fallback's
+    /// stand-in), so a dispatcher waiting for its next poll can look at once. A notification
+    /// given while nobody waits is kept for the next wait.
+    fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`), with its configuration

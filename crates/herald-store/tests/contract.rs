@@ -60,6 +60,7 @@ const CASES: &[(&str, Case)] = cases![
     failed_event_commits_write_nothing,
     concurrent_commits_share_transactions_without_mixing_outcomes,
     concurrent_delivery_steps_each_land_when_they_share_a_batch,
+    committed_delivery_jobs_wake_the_dispatcher,
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
@@ -706,6 +707,24 @@ async fn concurrent_delivery_steps_each_land_when_they_share_a_batch(store: Arc<
         assert!(entries.iter().all(InboxEntry::is_new));
         assert_eq!(store.inbox_seq("clinic-a", user).await.unwrap(), 20);
     }
+}
+
+/// A commit that adds a delivery job notifies [`Store::delivery_jobs_added`] before it is
+/// answered, and the notification waits for a dispatcher that is not waiting yet.
+async fn committed_delivery_jobs_wake_the_dispatcher(store: Arc<dyn Store>) {
+    let added = store.delivery_jobs_added();
+    let woken = || async {
+        tokio::select! {
+            biased;
+            () = added.notified() => true,
+            () = std::future::ready(()) => false,
+        }
+    };
+    store.commit_event("clinic-a", EventCommit { jobs: vec![job(1, JobKind::Reminder, 0)], ..EventCommit::default() }).await.unwrap();
+    assert!(!woken().await, "a reminder wakes no dispatcher");
+    store.commit_event("clinic-a", EventCommit { jobs: vec![job(2, JobKind::Delivery, 0)], ..EventCommit::default() }).await.unwrap();
+    assert!(woken().await, "a delivery job does");
+    assert!(!woken().await, "once");
 }
 
 async fn futures_outcomes(

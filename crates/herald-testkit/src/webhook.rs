@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::sync::Notify;
 
 /// One received request.
 #[derive(Clone, Debug)]
@@ -27,6 +28,7 @@ pub struct WebhookSink {
     /// Its port on 127.0.0.1.
     pub port: u16,
     received: Arc<Mutex<Vec<ReceivedHook>>>,
+    arrival: Arc<Notify>,
 }
 
 impl WebhookSink {
@@ -34,10 +36,11 @@ impl WebhookSink {
     /// non-2xx answer.
     pub async fn start(statuses: Vec<u16>, retry_after: Option<u64>) -> Self {
         let received: Arc<Mutex<Vec<ReceivedHook>>> = Arc::default();
+        let arrival = Arc::new(Notify::new());
         let answers = Arc::new(Mutex::new(statuses));
-        let log = received.clone();
+        let (log, arrived) = (received.clone(), arrival.clone());
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: String| {
-            let (log, answers) = (log.clone(), answers.clone());
+            let (log, answers, arrived) = (log.clone(), answers.clone(), arrived.clone());
             async move {
                 log.lock().expect("never poisoned").push(ReceivedHook {
                     path: uri.path().to_string(),
@@ -45,6 +48,7 @@ impl WebhookSink {
                     body,
                     arrived_at: Instant::now(),
                 });
+                arrived.notify_waiters();
                 let status = {
                     let mut answers = answers.lock().expect("never poisoned");
                     if answers.is_empty() { 200 } else { answers.remove(0) }
@@ -60,7 +64,18 @@ impl WebhookSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let port = listener.local_addr().expect("a bound address").port();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url: format!("http://127.0.0.1:{port}/hook"), port, received }
+        Self { url: format!("http://127.0.0.1:{port}/hook"), port, received, arrival }
+    }
+
+    /// Waits until at least `count` requests have arrived.
+    pub async fn wait_for(&self, count: usize) {
+        loop {
+            let arrival = self.arrival.notified();
+            if self.received.lock().expect("never poisoned").len() >= count {
+                return;
+            }
+            arrival.await;
+        }
     }
 
     /// Everything received so far.

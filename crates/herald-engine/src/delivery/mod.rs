@@ -175,9 +175,11 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers due messages every `poll` until `shutdown` is cancelled; messages in flight
-    /// finish first.
+    /// Delivers due messages until `shutdown` is cancelled: at once when this process commits
+    /// a delivery job, and every `poll` otherwise (for other instances' jobs, and retries and
+    /// deferred messages coming due); messages in flight finish first.
     pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
+        let added = self.inner.store.delivery_jobs_added();
         loop {
             match self.run_due().await {
                 Ok(0) => {}
@@ -186,6 +188,7 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
+                () = added.notified() => {}
                 () = shutdown.cancelled() => return,
             }
         }

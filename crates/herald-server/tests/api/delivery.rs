@@ -23,6 +23,7 @@ cases![
     retryable_failures_follow_the_schedule_then_fail_for_good,
     final_failures_and_missing_addresses_fall_back_to_the_next_channel,
     rate_limits_hold_messages_back_and_tenants_share_fairly,
+    a_committed_message_goes_out_without_waiting_for_the_next_poll,
 ];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
@@ -277,4 +278,26 @@ async fn rate_limits_hold_messages_back_and_tenants_share_fairly(app: TestApp) {
         assert_eq!(sent(&app, "default").await, 1 + second, "one more each second");
     }
     assert_eq!(dispatcher.run_due().await.unwrap(), 0, "all five sent, none dropped");
+}
+
+/// With the dispatcher running and a poll interval of an hour, an event's message still goes
+/// out at once: its commit wakes the dispatcher.
+async fn a_committed_message_goes_out_without_waiting_for_the_next_poll(app: TestApp) {
+    let key = &app.admin_key;
+    app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
+    app.create(
+        "notification-settings",
+        key,
+        json!({"eventName": CREATED, "group": "patients", "channels": ["webhook"], "templateName": "unused"}),
+    )
+    .await;
+    let sink = WebhookSink::start(Vec::new(), None).await;
+    let dispatcher = app.dispatcher_with(vec![(Channel::Webhook, webhook(&sink))], DeliveryConfig::default());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(dispatcher.run(std::time::Duration::from_secs(3_600), stop.clone()));
+    appointment(&app, &["patient-1"]).await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), sink.wait_for(1)).await.expect("the message goes out before the next poll");
+    stop.cancel();
+    running.await.unwrap();
+    assert_eq!(notification_of(&app, "patient-1").await["messages"][0]["status"], "SUCCESS");
 }

@@ -17,6 +17,8 @@ pub struct PostgresStore {
     pool: PgPool,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
+    /// See [`crate::Store::delivery_jobs_added`].
+    delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
     listening: std::sync::Once,
 }
 
@@ -25,9 +27,10 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(store_impl::write_loop(pool.clone(), pending));
+        let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(store_impl::write_loop(pool.clone(), pending, delivery_jobs_added.clone()));
         let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
-        Ok(Self { pool, commits, inbox_signals, listening: std::sync::Once::new() })
+        Ok(Self { pool, commits, inbox_signals, delivery_jobs_added, listening: std::sync::Once::new() })
     }
 
     /// A configuration cache for this store that hears of every instance's changes, and the

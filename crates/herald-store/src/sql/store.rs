@@ -40,6 +40,17 @@ pub(crate) struct JobClaim {
     pub(crate) limit: u32,
 }
 
+impl Write {
+    /// Whether committing it adds a delivery job.
+    pub(crate) fn adds_delivery_jobs(&self) -> bool {
+        match self {
+            Write::Event(commit) => commit.jobs.iter().any(|job| job.kind == crate::JobKind::Delivery),
+            Write::Delivery(update) => update.stand_in.is_some(),
+            Write::Report(_) | Write::Claim(_) | Write::Settle(..) => false,
+        }
+    }
+}
+
 /// What the writer answers.
 pub(crate) enum Reply {
     /// An event or delivery step.
@@ -175,7 +186,11 @@ macro_rules! sql_store {
             /// costs a handful of statements whatever its size. When anything in a batch fails, its
             /// transaction is rolled back and each write is retried in a transaction of its own, so
             /// a bad write fails alone and the others are committed.
-            pub(crate) async fn write_loop(pool: sqlx::Pool<$db>, mut pending: tokio::sync::mpsc::Receiver<PendingCommit>) {
+            pub(crate) async fn write_loop(
+                pool: sqlx::Pool<$db>,
+                mut pending: tokio::sync::mpsc::Receiver<PendingCommit>,
+                delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
+            ) {
                 while let Some(first) = pending.recv().await {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
@@ -194,6 +209,10 @@ macro_rules! sql_store {
                             results
                         }
                     };
+                    // The dispatcher hears of new delivery jobs before their writers hear back.
+                    if batch.iter().zip(&results).any(|(item, result)| result.is_ok() && item.commit.adds_delivery_jobs()) {
+                        delivery_jobs_added.notify_one();
+                    }
                     for (item, result) in batch.into_iter().zip(results) {
                         let _ = item.reply.send(result);
                     }
@@ -1069,6 +1088,10 @@ macro_rules! sql_store {
 
                 fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<crate::InboxSignal> {
                     self.subscribe_inbox()
+                }
+
+                fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify> {
+                    self.delivery_jobs_added.clone()
                 }
 
                 async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {

@@ -32,6 +32,8 @@ pub struct SqliteStore {
     file: std::path::PathBuf,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
+    /// See [`crate::Store::delivery_jobs_added`].
+    delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
     /// Stops the checkpoints (see [`checkpoints`]) when the store goes.
     _checkpoints: tokio::sync::oneshot::Sender<()>,
 }
@@ -58,13 +60,15 @@ impl SqliteStore {
         // round trip to the connection's thread on every query.
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         let (commits, pending) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(store_impl::write_loop(pool.clone(), pending));
+        let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(store_impl::write_loop(pool.clone(), pending, delivery_jobs_added.clone()));
         let checkpoints = checkpoints::start(pool.clone());
         Ok(Self {
             pool,
             file,
             commits,
             inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0,
+            delivery_jobs_added,
             _checkpoints: checkpoints,
         })
     }
