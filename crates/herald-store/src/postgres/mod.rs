@@ -7,6 +7,7 @@ use crate::StoreError;
 use crate::sql::store::{PendingCommit, sql_store};
 use crate::sql::{Bind, Sql};
 use dialect::PostgresDialect;
+use serde_json::Value;
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres};
@@ -95,6 +96,24 @@ async fn listen(pool: PgPool, signals: tokio::sync::broadcast::Sender<crate::Inb
     }
 }
 
+/// JSON text already serialized, bound as `jsonb` (whose binary form is a version byte, 1,
+/// then the text).
+struct JsonbText<'a>(&'a str);
+
+impl sqlx::Type<Postgres> for JsonbText<'_> {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <Json<Value> as sqlx::Type<Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for JsonbText<'_> {
+    fn encode_by_ref(&self, buf: &mut sqlx::postgres::PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        buf.push(1);
+        buf.extend_from_slice(self.0.as_bytes());
+        Ok(sqlx::encode::IsNull::No)
+    }
+}
+
 /// Binds a built statement.
 fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
     let mut query = sqlx::query(&sql.text);
@@ -106,6 +125,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Postgres, PgArguments> {
             Bind::MaybeInt(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
             Bind::Json(value) => query.bind(Json(value)),
+            Bind::JsonText(text) => query.bind(JsonbText(text)),
             Bind::TextArray(items) => query.bind(items),
         };
     }

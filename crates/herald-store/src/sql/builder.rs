@@ -1,3 +1,4 @@
+use serde::Serialize;
 use serde_json::Value;
 
 /// A value to bind to a placeholder.
@@ -10,6 +11,9 @@ pub(crate) enum Bind {
     MaybeInt(Option<i64>),
     Float(f64),
     Json(Value),
+    /// A JSON document already serialized (the writer serializes documents straight from their
+    /// maps instead of cloning them into a [`Value`] first).
+    JsonText(String),
     TextArray(Vec<String>),
 }
 
@@ -21,6 +25,13 @@ impl From<&Value> for Bind {
             Value::Number(n) => n.as_i64().map(Bind::Int).unwrap_or_else(|| Bind::Float(n.as_f64().unwrap_or(0.0))),
             other => Bind::Json(other.clone()),
         }
+    }
+}
+
+impl Bind {
+    /// `value` serialized, as [`Bind::JsonText`].
+    pub(crate) fn json_text(value: &impl Serialize) -> Self {
+        Bind::JsonText(serde_json::to_string(value).expect("JSON values and maps always serialize"))
     }
 }
 

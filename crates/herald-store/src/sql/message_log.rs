@@ -8,7 +8,7 @@ use super::{Bind, Sql};
 use crate::records::{LogDetails, MessageLogQuery};
 use crate::sql::store::millis;
 use jiff::Timestamp;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The columns a row is written with, in order.
 const COLUMNS: &str = "tenant_id, notification_id, message_index, channel, template_name, recipient, address, subject, event_id, event_name, \
@@ -26,7 +26,7 @@ pub(crate) struct LogRow<'a> {
     pub(crate) tenant: &'a str,
     pub(crate) notification_id: &'a str,
     pub(crate) index: usize,
-    pub(crate) notification: &'a Value,
+    pub(crate) notification: &'a Map<String, Value>,
     pub(crate) message: &'a Value,
     pub(crate) details: Option<&'a LogDetails>,
     pub(crate) triggered_by: &'a str,
@@ -89,7 +89,7 @@ pub(crate) fn upsert_values(rows: impl IntoIterator<Item = Vec<Bind>>) -> Sql {
 pub(crate) fn rows_of<'a>(
     tenant: &'a str,
     notification_id: &'a str,
-    notification: &'a Value,
+    notification: &'a Map<String, Value>,
     triggered_by: &'a str,
     created: Timestamp,
     at: Timestamp,

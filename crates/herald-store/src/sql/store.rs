@@ -389,7 +389,7 @@ macro_rules! sql_store {
                                 Bind::Text(doc.id.clone()),
                                 Bind::Null,
                                 lookup_key(collection, doc).map_or(Bind::Null, Bind::Text),
-                                Bind::Json(serde_json::Value::Object(doc.body.clone())),
+                                Bind::json_text(&doc.body),
                                 Bind::Int(millis(doc.created_at)),
                                 Bind::Int(millis(doc.updated_at)),
                                 Bind::Text(doc.creator_id.clone()),
@@ -400,13 +400,11 @@ macro_rules! sql_store {
                         query(&sql).execute(&mut *conn).await?;
                     }
                 }
-                let bodies: Vec<(&str, &Document, serde_json::Value)> = events
+                let rows: Vec<LogRow<'_>> = events
                     .iter()
                     .flat_map(|&(tenant, commit)| commit.notifications.iter().chain(&commit.updated_notifications).map(move |doc| (tenant, doc)))
-                    .map(|(tenant, doc)| (tenant, doc, serde_json::Value::Object(doc.body.clone())))
+                    .flat_map(|(tenant, doc)| rows_of(tenant, &doc.id, &doc.body, &doc.creator_id, doc.created_at, doc.updated_at))
                     .collect();
-                let rows: Vec<LogRow<'_>> =
-                    bodies.iter().flat_map(|(tenant, doc, body)| rows_of(tenant, &doc.id, body, &doc.creator_id, doc.created_at, doc.updated_at)).collect();
                 for chunk in statement_chunks(&rows, LOG_ROWS_PER_STATEMENT) {
                     write_log(conn, chunk).await?;
                 }
@@ -439,7 +437,7 @@ macro_rules! sql_store {
                             Bind::Text(job.kind.as_str().to_string()),
                             Bind::Int(millis(job.due_at)),
                             Bind::Text(job.status.as_str().to_string()),
-                            Bind::Json(job.payload.clone()),
+                            Bind::json_text(&job.payload),
                             Bind::Int(i64::from(job.attempts)),
                             Bind::Int(created),
                             Bind::Int(created),
@@ -483,11 +481,12 @@ macro_rules! sql_store {
                     at_ms: millis(update.at),
                 });
                 let owner = serde_json::json!({"recipient": update.log.recipient, "event": {"id": update.log.event_id, "name": update.log.event_name}});
+                let owner = owner.as_object().expect("built as an object");
                 let row = |index: usize, message: &'a serde_json::Value, details: Option<&'a LogDetails>| LogRow {
                     tenant,
                     notification_id: &update.notification_id,
                     index,
-                    notification: &owner,
+                    notification: owner,
                     message,
                     details,
                     triggered_by: &update.log.triggered_by,

@@ -96,6 +96,7 @@ fn query(sql: &Sql) -> sqlx::query::Query<'_, Sqlite, SqliteArguments<'_>> {
             Bind::MaybeInt(int) => query.bind(*int),
             Bind::Float(float) => query.bind(*float),
             Bind::Json(value) => query.bind(Json(value)),
+            Bind::JsonText(text) => query.bind(text.as_str()),
             Bind::TextArray(_) => unreachable!("the SQLite dialect binds paths as text"),
         };
     }
