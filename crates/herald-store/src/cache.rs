@@ -103,6 +103,17 @@ impl CachedStore {
         self.cache.invalidate(tenant);
         outcome
     }
+
+    /// Runs a write to `collection`'s documents, dropping `tenant`'s answers after it when
+    /// that collection is cached (see [`Self::changing`]).
+    async fn changing_documents<T>(
+        &self,
+        collection: Collection,
+        tenant: &str,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        if cached(collection) { self.changing(tenant, write).await } else { write.await }
+    }
 }
 
 /// Whether reads of `collection` are cached: the configuration the engine reads per event.
@@ -181,13 +192,11 @@ impl Store for CachedStore {
     }
 
     async fn insert_documents(&self, collection: Collection, tenant: &str, documents: &[Document]) -> Result<(), StoreError> {
-        let write = self.inner.insert_documents(collection, tenant, documents);
-        if cached(collection) { self.changing(tenant, write).await } else { write.await }
+        self.changing_documents(collection, tenant, self.inner.insert_documents(collection, tenant, documents)).await
     }
 
     async fn upsert_documents(&self, collection: Collection, tenant: &str, documents: &[Document]) -> Result<Vec<Upserted>, StoreError> {
-        let write = self.inner.upsert_documents(collection, tenant, documents);
-        if cached(collection) { self.changing(tenant, write).await } else { write.await }
+        self.changing_documents(collection, tenant, self.inner.upsert_documents(collection, tenant, documents)).await
     }
 
     async fn get_document(&self, collection: Collection, tenant: &str, id: &str) -> Result<Option<Document>, StoreError> {
@@ -221,13 +230,11 @@ impl Store for CachedStore {
         document: &Document,
         expected_revision: i64,
     ) -> Result<bool, StoreError> {
-        let write = self.inner.replace_document(collection, tenant, document, expected_revision);
-        if cached(collection) { self.changing(tenant, write).await } else { write.await }
+        self.changing_documents(collection, tenant, self.inner.replace_document(collection, tenant, document, expected_revision)).await
     }
 
     async fn delete_document(&self, collection: Collection, tenant: &str, id: &str) -> Result<bool, StoreError> {
-        let write = self.inner.delete_document(collection, tenant, id);
-        if cached(collection) { self.changing(tenant, write).await } else { write.await }
+        self.changing_documents(collection, tenant, self.inner.delete_document(collection, tenant, id)).await
     }
 
     async fn find_duplicate(&self, tenant: &str, event_id: &str, window_start: Timestamp) -> Result<Option<serde_json::Value>, StoreError> {

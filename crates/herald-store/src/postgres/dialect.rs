@@ -15,14 +15,6 @@ impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
 
-    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
-        sql.push("jsonb_set(doc, ")
-            .bind(Bind::TextArray(vec![array.to_string(), index.to_string()]))
-            .push(", ")
-            .bind(Bind::Json(value))
-            .push(")");
-    }
-
     fn append_element(sql: &mut Sql, array: &str, value: Value) {
         sql.push("jsonb_set(doc, ")
             .bind(Bind::TextArray(vec![array.to_string()]))
@@ -35,7 +27,7 @@ impl Dialect for PostgresDialect {
         sql.push("jsonb_array_length(doc -> ").bind(Bind::Text(array.to_string())).push(")");
     }
 
-    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql {
+    fn set_messages(sets: &mut dyn Iterator<Item = MessageSet>) -> Sql {
         let mut sql = Sql::new(
             "UPDATE notifications SET doc = jsonb_set(doc, v.path, v.message), updated_ms = v.at, revision = notifications.revision + 1 \
              FROM (VALUES ",

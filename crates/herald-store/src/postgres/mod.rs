@@ -27,9 +27,7 @@ impl PostgresStore {
     /// Connects to the database a `postgres://` URL names.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        let (commits, pending) = tokio::sync::mpsc::channel(1024);
-        let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(store_impl::write_loop(pool.clone(), pending, delivery_jobs_added.clone()));
+        let (commits, delivery_jobs_added) = store_impl::start_writer(pool.clone());
         let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
         Ok(Self { pool, commits, inbox_signals, delivery_jobs_added, listening: std::sync::Once::new() })
     }

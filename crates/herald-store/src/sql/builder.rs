@@ -93,8 +93,15 @@ pub(crate) fn statement_chunks<T>(mut rows: &[T], max: usize) -> impl Iterator<I
     })
 }
 
+/// One statement per chunk of `rows` (chunked as [`statement_chunks`] does), each built by
+/// `build` from its rows.
+pub(crate) fn chunked_statements<T>(rows: Vec<T>, max: usize, mut build: impl FnMut(&mut dyn Iterator<Item = T>) -> Sql) -> Vec<Sql> {
+    let mut rows = rows.into_iter();
+    chunk_lengths(rows.len(), max).map(|length| build(&mut rows.by_ref().take(length))).collect()
+}
+
 /// The lengths of the chunks [`statement_chunks`] splits `rows` rows into.
-pub(crate) fn chunk_lengths(mut rows: usize, max: usize) -> impl Iterator<Item = usize> {
+fn chunk_lengths(mut rows: usize, max: usize) -> impl Iterator<Item = usize> {
     debug_assert!(max.is_power_of_two());
     std::iter::from_fn(move || {
         if rows == 0 {

@@ -5,13 +5,13 @@
 //! costs a handful of statements instead of three per delivery — and on SQLite every statement
 //! is a round trip to the connection's thread, which two busy cores make slow.
 
-use super::message_log::upsert_values;
-use super::{Bind, Dialect, LogRow, Sql, chunk_lengths};
+use super::message_log::upserts;
+use super::{Bind, Dialect, LogRow, Sql, chunked_statements};
 use crate::InboxEntry;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Rows per multi-row statement: at most 19 binds each, within both backends' limits.
+/// Messages or jobs per statement (five binds at most each).
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// A message to set in its notification.
@@ -85,25 +85,17 @@ impl DeferredWrites {
     /// The statements writing everything put off but the inbox entries, which is then
     /// forgotten.
     pub(crate) fn take_statements<D: Dialect>(&mut self) -> Vec<Sql> {
-        let mut statements = Vec::new();
-        let mut sets = std::mem::take(&mut self.message_sets).into_iter();
-        for length in chunk_lengths(sets.len(), ROWS_PER_STATEMENT) {
-            statements.push(D::set_messages(sets.by_ref().take(length)));
-        }
         self.notifications.clear();
-        let mut rows = std::mem::take(&mut self.log_rows).into_iter();
-        for length in chunk_lengths(rows.len(), ROWS_PER_STATEMENT) {
-            statements.push(upsert_values(rows.by_ref().take(length)));
-        }
         self.log_keys.clear();
-        let mut jobs = std::mem::take(&mut self.done_jobs).into_iter();
-        for length in chunk_lengths(jobs.len(), ROWS_PER_STATEMENT) {
+        let mut statements = chunked_statements(std::mem::take(&mut self.message_sets), ROWS_PER_STATEMENT, |sets| D::set_messages(sets));
+        statements.extend(upserts(std::mem::take(&mut self.log_rows)));
+        statements.extend(chunked_statements(std::mem::take(&mut self.done_jobs), ROWS_PER_STATEMENT, |jobs| {
             let mut sql =
                 Sql::new("UPDATE jobs SET status = 'done', lease_ms = NULL WHERE status = 'running' AND (tenant_id, id) IN (VALUES ");
-            sql.push_rows(jobs.by_ref().take(length).map(|(tenant, id)| vec![Bind::Text(tenant), Bind::Text(id)]));
+            sql.push_rows(jobs.map(|(tenant, id)| vec![Bind::Text(tenant), Bind::Text(id)]));
             sql.push(")");
-            statements.push(sql);
-        }
+            sql
+        }));
         statements
     }
 }

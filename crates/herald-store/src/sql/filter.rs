@@ -21,15 +21,13 @@ pub(crate) trait Dialect {
     const SKIP_LOCKED: &'static str;
     /// What locks a row read for a change (nothing where one writer excludes the others).
     const FOR_UPDATE: &'static str;
-    /// `doc` with element `index` of its top-level array `array` replaced by `value`.
-    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value);
     /// `doc` with `value` appended to its top-level array `array`.
     fn append_element(sql: &mut Sql, array: &str, value: Value);
     /// The length of `doc`'s top-level array `array`.
     fn array_length(sql: &mut Sql, array: &str);
     /// One update setting each of `sets`' messages in its notification; at most one per
     /// notification (which of two would win is not defined).
-    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql;
+    fn set_messages(sets: &mut dyn Iterator<Item = MessageSet>) -> Sql;
 }
 
 fn column(field: SystemField) -> &'static str {

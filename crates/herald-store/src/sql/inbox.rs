@@ -10,7 +10,7 @@ macro_rules! inbox_sql {
             use super::*;
             use crate::inbox::{INBOX_CHANNEL, InboxAction, InboxEntry, InboxQuery, InboxSignal};
             use crate::sql::store::{millis, timestamp};
-            use crate::sql::{Bind, Dialect, Sql, chunk_lengths, statement_chunks};
+            use crate::sql::{Bind, Dialect, Sql, chunked_statements, statement_chunks};
             use crate::StoreError;
             use sqlx::Row;
             use sqlx::types::Json;
@@ -122,11 +122,13 @@ macro_rules! inbox_sql {
                         Bind::MaybeInt(None),
                     ]);
                 }
-                let mut rows = rows.into_iter();
-                for length in chunk_lengths(rows.len(), ROWS_PER_STATEMENT) {
+                let inserts = chunked_statements(rows, ROWS_PER_STATEMENT, |chunk| {
                     let mut sql = Sql::new(&format!("INSERT INTO inbox (tenant_id, {COLUMNS}) VALUES "));
-                    sql.push_rows(rows.by_ref().take(length));
+                    sql.push_rows(chunk);
                     sql.push(" ON CONFLICT (tenant_id, notification_id, message_index) DO NOTHING");
+                    sql
+                });
+                for sql in inserts {
                     query(&sql).execute(&mut *conn).await?;
                 }
                 for ((tenant, user_id), _) in &users {

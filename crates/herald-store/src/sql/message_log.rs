@@ -4,7 +4,7 @@
 //! the log never disagrees with the notification records. Provider callbacks find their
 //! message through it by `(service, provider message id)`.
 
-use super::{Bind, Sql};
+use super::{Bind, Sql, chunked_statements};
 use crate::records::{LogDetails, MessageLogQuery};
 use crate::sql::store::millis;
 use jiff::Timestamp;
@@ -71,18 +71,19 @@ impl LogRow<'_> {
     }
 }
 
-/// An upsert of `rows` (none when empty).
-pub(crate) fn upsert(rows: &[LogRow<'_>]) -> Option<Sql> {
-    (!rows.is_empty()).then(|| upsert_values(rows.iter().map(LogRow::binds)))
-}
+/// Most rows per upsert (19 binds each, well under either backend's limit of 32,766 or
+/// 65,535 binds).
+const ROWS_PER_STATEMENT: usize = 256;
 
-/// An upsert of rows given as their [`LogRow::binds`]; no two may share a key (PostgreSQL
-/// refuses to update a row twice in one statement).
-pub(crate) fn upsert_values(rows: impl IntoIterator<Item = Vec<Bind>>) -> Sql {
-    let mut sql = Sql::new(&format!("INSERT INTO message_log ({COLUMNS}) VALUES "));
-    sql.push_rows(rows);
-    sql.push(ON_CONFLICT);
-    sql
+/// The upserts of rows given as their [`LogRow::binds`] (none when there are none); no two may
+/// share a key (PostgreSQL refuses to update a row twice in one statement).
+pub(crate) fn upserts(rows: Vec<Vec<Bind>>) -> Vec<Sql> {
+    chunked_statements(rows, ROWS_PER_STATEMENT, |chunk| {
+        let mut sql = Sql::new(&format!("INSERT INTO message_log ({COLUMNS}) VALUES "));
+        sql.push_rows(chunk);
+        sql.push(ON_CONFLICT);
+        sql
+    })
 }
 
 /// The rows of every message of a notification document.

@@ -9,7 +9,7 @@ pub(crate) mod inbox;
 mod message_log;
 pub(crate) mod store;
 
-pub(crate) use builder::{Bind, Sql, chunk_lengths, statement_chunks};
+pub(crate) use builder::{Bind, Sql, chunked_statements, statement_chunks};
 pub(crate) use deferred::{DeferredWrites, MessageSet};
 pub(crate) use filter::{Dialect, push_filter, push_order};
-pub(crate) use message_log::{LogRow, push_filter as push_log_filter, rows_of, upsert as upsert_log_rows};
+pub(crate) use message_log::{LogRow, push_filter as push_log_filter, rows_of, upserts as upsert_log_rows};

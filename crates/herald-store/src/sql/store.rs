@@ -145,9 +145,6 @@ macro_rules! sql_store {
 
             const DOCUMENT_COLUMNS: &str = "id, doc, created_ms, updated_ms, creator_id, updater_id, revision";
             const JOB_COLUMNS: &str = "id, kind, due_ms, status, payload, attempts";
-            /// Most message-log rows per INSERT (19 binds each, well under either backend's
-            /// limit of 32,766 or 65,535 binds).
-            const LOG_ROWS_PER_STATEMENT: usize = 256;
             /// Most document or job rows per INSERT (ten binds at most each).
             const ROWS_PER_STATEMENT: usize = 1024;
             const FILE_COLUMNS: &str = "tenant_id, id, name, content_type, size_bytes, sha256, created_ms, creator_id";
@@ -179,6 +176,17 @@ macro_rules! sql_store {
                 })
             }
 
+            /// Starts the writer of `pool` (see [`write_loop`]): where writes are queued, and
+            /// what it notifies when it commits delivery jobs.
+            pub(crate) fn start_writer(
+                pool: sqlx::Pool<$db>,
+            ) -> (tokio::sync::mpsc::Sender<PendingCommit>, std::sync::Arc<tokio::sync::Notify>) {
+                let (commits, pending) = tokio::sync::mpsc::channel(1024);
+                let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
+                tokio::spawn(write_loop(pool, pending, delivery_jobs_added.clone()));
+                (commits, delivery_jobs_added)
+            }
+
             /// Commits what events, deliveries and providers' reports produced, many per
             /// transaction: each write queued while the previous transaction was committing joins
             /// the next one, so one durable flush serves them all. The events of a batch are
@@ -186,7 +194,7 @@ macro_rules! sql_store {
             /// costs a handful of statements whatever its size. When anything in a batch fails, its
             /// transaction is rolled back and each write is retried in a transaction of its own, so
             /// a bad write fails alone and the others are committed.
-            pub(crate) async fn write_loop(
+            async fn write_loop(
                 pool: sqlx::Pool<$db>,
                 mut pending: tokio::sync::mpsc::Receiver<PendingCommit>,
                 delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
@@ -288,14 +296,6 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Upserts message-log rows, if there are any.
-            async fn write_log(conn: &mut <$db as sqlx::Database>::Connection, rows: &[LogRow<'_>]) -> Result<(), StoreError> {
-                if let Some(sql) = upsert_log_rows(rows) {
-                    query(&sql).execute(&mut *conn).await?;
-                }
-                Ok(())
-            }
-
             /// Applies a provider's report (see [`crate::Store::record_report`]).
             async fn write_report(conn: &mut <$db as sqlx::Database>::Connection, report: &DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {
                 let found = sqlx::query(
@@ -331,11 +331,14 @@ macro_rules! sql_store {
                 if matches!(report.status, MessageStatus::Failed | MessageStatus::Bounced) {
                     message["error"] = serde_json::Value::from(report.detail.clone().unwrap_or_else(|| format!("the provider reported it {}", report.status.as_str())));
                 }
-                let mut sql = Sql::new("UPDATE notifications SET doc = ");
-                <$dialect as Dialect>::set_element(&mut sql, "messages", message_index, message.clone());
-                sql.push(", updated_ms = ").bind(Bind::Int(millis(report.at))).push(", revision = revision + 1 WHERE tenant_id = ");
-                sql.bind(Bind::Text(outcome.tenant.clone())).push(" AND id = ").bind(Bind::Text(outcome.notification_id.clone()));
-                query(&sql).execute(&mut *conn).await?;
+                let set = MessageSet {
+                    tenant: outcome.tenant.clone(),
+                    notification_id: outcome.notification_id.clone(),
+                    index: message_index,
+                    message: message.clone(),
+                    at_ms: millis(report.at),
+                };
+                query(&<$dialect as Dialect>::set_messages(&mut std::iter::once(set))).execute(&mut *conn).await?;
                 sqlx::query("UPDATE message_log SET status = $1, error = $2, updated_ms = $3 WHERE tenant_id = $4 AND notification_id = $5 AND message_index = $6")
                     .bind(report.status.as_str())
                     .bind(message.get("error").and_then(serde_json::Value::as_str))
@@ -405,8 +408,8 @@ macro_rules! sql_store {
                     .flat_map(|&(tenant, commit)| commit.notifications.iter().chain(&commit.updated_notifications).map(move |doc| (tenant, doc)))
                     .flat_map(|(tenant, doc)| rows_of(tenant, &doc.id, &doc.body, &doc.creator_id, doc.created_at, doc.updated_at))
                     .collect();
-                for chunk in statement_chunks(&rows, LOG_ROWS_PER_STATEMENT) {
-                    write_log(conn, chunk).await?;
+                for sql in upsert_log_rows(rows.iter().map(LogRow::binds).collect()) {
+                    query(&sql).execute(&mut *conn).await?;
                 }
                 for &(tenant, commit) in events {
                     for doc in &commit.updated_notifications {

@@ -22,10 +22,6 @@ impl Dialect for SqliteDialect {
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
 
-    fn set_element(sql: &mut Sql, array: &str, index: usize, value: Value) {
-        sql.push("json_set(doc, ").bind(Bind::Text(format!("$.{array}[{index}]"))).push(", json(").bind(Bind::Json(value)).push("))");
-    }
-
     fn append_element(sql: &mut Sql, array: &str, value: Value) {
         sql.push("json_insert(doc, ").bind(Bind::Text(format!("$.{array}[#]"))).push(", json(").bind(Bind::Json(value)).push("))");
     }
@@ -34,7 +30,7 @@ impl Dialect for SqliteDialect {
         sql.push("json_array_length(doc, ").bind(Bind::Text(format!("$.{array}"))).push(")");
     }
 
-    fn set_messages(sets: impl Iterator<Item = MessageSet>) -> Sql {
+    fn set_messages(sets: &mut dyn Iterator<Item = MessageSet>) -> Sql {
         let mut sql = Sql::new(
             "UPDATE notifications SET doc = json_set(doc, v.column3, json(v.column4)), updated_ms = v.column5, revision = revision + 1 \
              FROM (VALUES ",

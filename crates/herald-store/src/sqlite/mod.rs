@@ -59,9 +59,7 @@ impl SqliteStore {
         // A file connection does not go stale: skipping the liveness ping on acquire saves a
         // round trip to the connection's thread on every query.
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
-        let (commits, pending) = tokio::sync::mpsc::channel(1024);
-        let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(store_impl::write_loop(pool.clone(), pending, delivery_jobs_added.clone()));
+        let (commits, delivery_jobs_added) = store_impl::start_writer(pool.clone());
         let checkpoints = checkpoints::start(pool.clone());
         Ok(Self {
             pool,
