@@ -14,6 +14,7 @@ fn path_bind(path: &FieldPath) -> Bind {
 impl Dialect for PostgresDialect {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
     fn append_element(sql: &mut Sql, array: &str, value: Value) {
         sql.push("jsonb_set(doc, ")

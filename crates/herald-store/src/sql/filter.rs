@@ -21,6 +21,11 @@ pub(crate) trait Dialect {
     const SKIP_LOCKED: &'static str;
     /// What locks a row read for a change (nothing where one writer excludes the others).
     const FOR_UPDATE: &'static str;
+    /// How the writer begins its transactions. On SQLite the write lock is taken at once: a
+    /// batch may read before it writes (a claim lists the tenants first), and a transaction
+    /// that read before another store on the same file committed cannot take the lock later —
+    /// it fails with "database is locked" instead of waiting.
+    const BEGIN_WRITE: &'static str;
     /// `doc` with `value` appended to its top-level array `array`.
     fn append_element(sql: &mut Sql, array: &str, value: Value);
     /// The length of `doc`'s top-level array `array`.

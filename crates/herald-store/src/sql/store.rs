@@ -229,7 +229,7 @@ macro_rules! sql_store {
 
             /// Writes `batch` in one transaction and answers each of its writes, in order.
             async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Reply>, StoreError> {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(<$dialect as Dialect>::BEGIN_WRITE).await?;
                 let mut replies = Vec::with_capacity(batch.len());
                 let mut events = Vec::new();
                 let mut deferred = DeferredWrites::default();

@@ -21,6 +21,7 @@ impl SqliteDialect {
 impl Dialect for SqliteDialect {
     const SKIP_LOCKED: &'static str = "";
     const FOR_UPDATE: &'static str = "";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
     fn append_element(sql: &mut Sql, array: &str, value: Value) {
         sql.push("json_insert(doc, ").bind(Bind::Text(format!("$.{array}[#]"))).push(", json(").bind(Bind::Json(value)).push("))");
