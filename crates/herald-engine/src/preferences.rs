@@ -235,14 +235,14 @@ pub(crate) async fn reminder_schedules(context: &HandlerContext) -> Result<Vec<S
     Ok(herald_core::rules::preferences::reminder_schedules(&clinic))
 }
 
-/// The recipient as their preferences present them: the preferred locale and time zone over
+/// The recipient as their `preferences` present them: the preferred locale and time zone over
 /// the directory's.
-pub(crate) async fn personalize(store: &Arc<dyn Store>, tenant: &str, mut user: User) -> Result<User, EngineError> {
-    if let Some(preferences) = store.find_preferences(tenant, &user.id).await? {
-        user.locale = preferences.preferred_locale.or(user.locale);
-        user.time_zone = preferences.time_zone.or(user.time_zone);
+pub(crate) fn personalize(mut user: User, preferences: Option<&Preferences>) -> User {
+    if let Some(preferences) = preferences {
+        user.locale = preferences.preferred_locale.clone().or(user.locale);
+        user.time_zone = preferences.time_zone.clone().or(user.time_zone);
     }
-    Ok(user)
+    user
 }
 
 /// The directory's record of a user, when it has one.

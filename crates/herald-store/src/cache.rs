@@ -428,7 +428,7 @@ impl Store for CachedStore {
         self.inner.inbox_signals()
     }
 
-    fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        self.inner.delivery_jobs_added()
+    fn delivery_feed(&self) -> std::sync::Arc<crate::DeliveryFeed> {
+        self.inner.delivery_feed()
     }
 }

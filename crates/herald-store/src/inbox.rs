@@ -97,12 +97,16 @@ pub struct InboxQuery {
 
 /// A user's inbox changed (an entry was created or changed). A signal with an empty tenant
 /// means "any inbox may have changed" (signals may have been lost).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InboxSignal {
     /// Their tenant.
     pub tenant: String,
     /// The user.
     pub user_id: String,
+    /// The entries the change created, as committed (with their `seq`), when this process
+    /// delivered them; empty for other changes and other instances' signals. A connection
+    /// whose next `seq` they begin with can send them without reading them back.
+    pub created: Vec<InboxEntry>,
 }
 
 impl InboxSignal {
@@ -115,6 +119,11 @@ impl InboxSignal {
     pub fn from_payload(payload: &str) -> Option<Self> {
         let parts: Vec<String> = serde_json::from_str(payload).ok()?;
         let [tenant, user_id]: [String; 2] = parts.try_into().ok()?;
-        Some(Self { tenant, user_id })
+        Some(Self::changed(tenant, user_id))
+    }
+
+    /// A signal that the user's inbox changed, without the entries.
+    pub fn changed(tenant: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Self { tenant: tenant.into(), user_id: user_id.into(), created: Vec::new() }
     }
 }

@@ -12,12 +12,14 @@
 //! instance; see `cache`.
 
 mod cache;
+mod delivery_feed;
 mod inbox;
 mod postgres;
 mod records;
 mod sql;
 mod sqlite;
 
+pub use delivery_feed::{DeliveryFeed, HandedJob};
 pub use inbox::{INBOX_CHANNEL, InboxAction, InboxEntry, InboxQuery, InboxSignal};
 pub use postgres::PostgresStore;
 pub use records::{
@@ -255,10 +257,9 @@ pub trait Store: Send + Sync + 'static {
     /// instance's (`LISTEN`). A receiver that falls behind gets `Lagged` and must assume any
     /// inbox changed.
     fn inbox_signals(&self) -> tokio::sync::broadcast::Receiver<InboxSignal>;
-    /// Notified when this process commits a delivery job (an event's message or a fallback's
-    /// stand-in), so a dispatcher waiting for its next poll can look at once. A notification
-    /// given while nobody waits is kept for the next wait.
-    fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify>;
+    /// What this process's writer tells its dispatcher about the delivery jobs it commits: due
+    /// jobs handed over already claimed, and a wake-up for the others (see [`DeliveryFeed`]).
+    fn delivery_feed(&self) -> Arc<DeliveryFeed>;
 }
 
 /// Opens the store a URL names (`sqlite://path` or `postgres://…`), with its configuration

@@ -61,6 +61,7 @@ const CASES: &[(&str, Case)] = cases![
     concurrent_commits_share_transactions_without_mixing_outcomes,
     concurrent_delivery_steps_each_land_when_they_share_a_batch,
     committed_delivery_jobs_wake_the_dispatcher,
+    due_delivery_jobs_are_handed_over_claimed_while_the_dispatcher_has_room,
     due_jobs_are_claimed_once_retried_and_reclaimed_after_their_lease,
     concurrent_claimers_never_share_a_job,
     a_tenants_backlog_does_not_hold_back_another_tenants_jobs,
@@ -709,22 +710,74 @@ async fn concurrent_delivery_steps_each_land_when_they_share_a_batch(store: Arc<
     }
 }
 
-/// A commit that adds a delivery job notifies [`Store::delivery_jobs_added`] before it is
+/// Whether `added` was notified, without waiting.
+async fn woken(added: &tokio::sync::Notify) -> bool {
+    tokio::select! {
+        biased;
+        () = added.notified() => true,
+        () = std::future::ready(()) => false,
+    }
+}
+
+/// A commit that adds a delivery job notifies the delivery feed's `added` before it is
 /// answered, and the notification waits for a dispatcher that is not waiting yet.
 async fn committed_delivery_jobs_wake_the_dispatcher(store: Arc<dyn Store>) {
-    let added = store.delivery_jobs_added();
-    let woken = || async {
-        tokio::select! {
-            biased;
-            () = added.notified() => true,
-            () = std::future::ready(()) => false,
-        }
-    };
+    let feed = store.delivery_feed();
+    let woken = || woken(feed.added());
     store.commit_event("clinic-a", EventCommit { jobs: vec![job(1, JobKind::Reminder, 0)], ..EventCommit::default() }).await.unwrap();
     assert!(!woken().await, "a reminder wakes no dispatcher");
     store.commit_event("clinic-a", EventCommit { jobs: vec![job(2, JobKind::Delivery, 0)], ..EventCommit::default() }).await.unwrap();
     assert!(woken().await, "a delivery job does");
     assert!(!woken().await, "once");
+}
+
+/// Once a dispatcher takes due delivery jobs, an event's delivery jobs due by the event's time
+/// are committed claimed (running, one attempt, leased) and handed over before the commit is
+/// answered, with their notification and event as committed — as many as the dispatcher has
+/// room for. The others, and jobs due later, stay
+/// pending for a claim and wake the dispatcher; handed-over jobs come back after their lease.
+async fn due_delivery_jobs_are_handed_over_claimed_while_the_dispatcher_has_room(store: Arc<dyn Store>) {
+    let feed = store.delivery_feed();
+    let mut handed = feed.take_due_jobs(jiff::SignedDuration::from_secs(60), 2);
+    let due = now().as_millisecond();
+    let jobs = vec![
+        Job { payload: json!({"notification": id(2), "message": 0}), ..job(1, JobKind::Delivery, due) },
+        job(2, JobKind::Delivery, due + 60_000),
+        job(3, JobKind::Reminder, due),
+        job(4, JobKind::Delivery, due - 1),
+        job(5, JobKind::Delivery, due),
+    ];
+    let notification = doc(&id(2), json!({"recipient": "u1"}));
+    let commit =
+        EventCommit { event: Some(doc(&id(1), json!({"name": "E"}))), notifications: vec![notification], jobs, ..EventCommit::default() };
+    store.commit_event("clinic-a", commit).await.unwrap();
+    let mut received = Vec::new();
+    while let Ok(handed) = handed.try_recv() {
+        let (claimed, notification, event) = (handed.claimed, handed.notification.map(|n| n.id), handed.event.map(|e| e.id.clone()));
+        received.push((claimed.tenant, claimed.job.id, claimed.job.status, claimed.job.attempts, notification, event));
+    }
+    let running = |n: u32, notification: Option<String>| {
+        ("clinic-a".to_string(), format!("job-{n}"), JobStatus::Running, 1, notification, Some(id(1)))
+    };
+    assert_eq!(received, [running(1, Some(id(2))), running(4, None)], "the due delivery jobs, up to the room there was, in order");
+    assert!(woken(feed.added()).await, "the due job without room wakes the dispatcher");
+    let statuses: Vec<(String, JobStatus)> =
+        store.list_jobs("clinic-a", JobKind::Delivery).await.unwrap().into_iter().map(|j| (j.id, j.status)).collect();
+    for (n, status) in [(1, JobStatus::Running), (2, JobStatus::Pending), (4, JobStatus::Running), (5, JobStatus::Pending)] {
+        assert!(statuses.contains(&(format!("job-{n}"), status)), "job-{n} is {status:?} in {statuses:?}");
+    }
+    let claimed = |at_ms: i64| {
+        let store = store.clone();
+        async move {
+            let claimed = store.claim_due_jobs(&[JobKind::Delivery], at(at_ms), at(at_ms + 1_000), 10).await.unwrap();
+            claimed.into_iter().map(|c| (c.job.id, c.job.attempts)).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(claimed(due).await, [("job-5".to_string(), 1)], "handed-over jobs are not claimed again while leased");
+    let mut after_lease = claimed(due + 60_001).await;
+    after_lease.sort();
+    let again = |n: u32, attempts: u32| (format!("job-{n}"), attempts);
+    assert_eq!(after_lease, [again(1, 2), again(2, 1), again(4, 2), again(5, 2)], "after the leases, with the job now due");
 }
 
 async fn futures_outcomes(

@@ -8,16 +8,17 @@
 
 use super::Inner;
 use crate::EngineError;
+use herald_core::document::Document;
 use herald_core::id::new_document_id;
 use herald_core::inbox::Priority;
 use herald_core::notification::{Message, Notification};
 use herald_core::render::{self, Content, RenderInput};
-use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::template::Template;
 use herald_core::rules::preferences::type_of_event;
 use herald_store::InboxEntry;
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 /// An in-app message's content, or why the template cannot make one.
 pub(super) fn in_app_content(template: &Template, input: &RenderInput) -> Result<Content, String> {
@@ -51,20 +52,19 @@ pub(super) fn in_app_content(template: &Template, input: &RenderInput) -> Result
 
 impl Inner {
     /// The notification-center entry of `message` (message `index` of `notification_id`),
-    /// delivered with `content`.
+    /// delivered with `content`; `event` is the event's record when the delivery has it.
     pub(super) async fn inbox_entry(
         &self,
         tenant: &str,
-        notification_id: &str,
-        index: usize,
-        notification: &Notification,
-        message: &Message,
+        (notification_id, notification): (&str, &Notification),
+        (index, message): (usize, &Message),
         content: Option<&Content>,
+        event: Option<&Arc<Document>>,
     ) -> Result<Option<InboxEntry>, EngineError> {
         let (Some(user_id), Some(Content::Push { title, body, data, .. })) = (&notification.recipient, content) else {
             return Ok(None);
         };
-        let event = self.store.get_document(Collection::Events, tenant, &notification.event.document_id).await?;
+        let event = self.event_record(tenant, notification, event).await?;
         let metadata: Map<String, Value> =
             event.as_ref().and_then(|e| e.body.get("metadata")).and_then(Value::as_object).cloned().unwrap_or_default();
         let declared = metadata.get("notificationType").and_then(Value::as_str);

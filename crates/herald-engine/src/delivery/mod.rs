@@ -36,6 +36,7 @@ use crate::EngineError;
 use crate::files::Files;
 use crate::template_lookup::TemplateLookup;
 use herald_core::clock::Clock;
+use herald_core::document::Document;
 use herald_core::document::to_body;
 use herald_core::id::new_document_id;
 use herald_core::job::{ClaimedJob, Job, JobKind};
@@ -45,7 +46,7 @@ use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::user::User;
 use herald_core::sms_safeguards::Safeguards;
-use herald_store::{DeliveryUpdate, InboxEntry, JobOutcome, LogDetails, Store};
+use herald_store::{DeliveryUpdate, HandedJob, InboxEntry, JobOutcome, LogDetails, Store};
 use jiff::SignedDuration;
 use providers::Providers;
 use rate_limits::{RateLimitConfig, RateLimits};
@@ -54,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -101,6 +103,8 @@ pub struct Dispatcher {
 
 struct Inner {
     store: Arc<dyn Store>,
+    /// One permit per delivery in flight, shared by claimed and handed-over jobs.
+    slots: Arc<Semaphore>,
     clock: Arc<dyn Clock>,
     providers: Providers,
     config: DeliveryConfig,
@@ -130,25 +134,28 @@ impl Dispatcher {
         files: Files,
     ) -> Self {
         let limits = RateLimits::new(config.rate_limits.clone());
-        Self { inner: Arc::new(Inner { store, clock, providers, config, limits, lease, templates, default_locale, files }) }
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        Self { inner: Arc::new(Inner { store, slots, clock, providers, config, limits, lease, templates, default_locale, files }) }
     }
 
     /// Delivers every message due now; returns how many jobs it handled (sent, failed,
-    /// rescheduled or deferred by a rate limit). Up to `concurrency` deliveries run at once,
-    /// and more are claimed as soon as half of them are done — not when the slowest of a round
-    /// is — so a delivery waiting on a slow provider or on the writer does not hold the others
-    /// back. Once a claim finds nothing, the deliveries in flight finish and one more claim
-    /// decides whether anything became due meanwhile (a retry due now, say).
+    /// rescheduled or deferred by a rate limit). Up to `concurrency` deliveries run at once
+    /// (handed-over ones included, see [`Self::run`]), and more are claimed as soon as half of
+    /// them are free — not when the slowest of a round is done — so a delivery waiting on a
+    /// slow provider or on the writer does not hold the others back. Once a claim finds
+    /// nothing, the deliveries in flight finish and one more claim decides whether anything
+    /// became due meanwhile (a retry due now, say).
     pub async fn run_due(&self) -> Result<usize, EngineError> {
         let mut handled = 0;
         let concurrency = self.inner.config.concurrency.max(1);
         let mut tasks = JoinSet::new();
         let mut nothing_due = false;
         loop {
-            if tasks.is_empty() || (!nothing_due && tasks.len() <= concurrency / 2) {
+            let free = self.inner.slots.available_permits();
+            if tasks.is_empty() || (!nothing_due && free >= concurrency.div_ceil(2)) {
                 let now = self.inner.clock.now();
                 let lease_until = now.checked_add(self.inner.lease).unwrap_or(now);
-                let room = u32::try_from(concurrency - tasks.len()).unwrap_or(u32::MAX);
+                let room = u32::try_from(free).unwrap_or(u32::MAX);
                 let claimed = match self.inner.store.claim_due_jobs(&[JobKind::Delivery], now, lease_until, room).await {
                     Ok(claimed) => claimed,
                     Err(error) if tasks.is_empty() => return Err(error.into()),
@@ -162,8 +169,13 @@ impl Dispatcher {
                 }
                 nothing_due = claimed.is_empty();
                 for job in claimed {
+                    let slot = self.inner.slots.clone().acquire_owned().await.expect("the slots are never closed");
                     let inner = self.inner.clone();
-                    tasks.spawn(async move { inner.deliver(job).await });
+                    tasks.spawn(async move {
+                        let delivered = inner.deliver(job, Known::default()).await;
+                        drop(slot);
+                        delivered
+                    });
                 }
             }
             match tasks.join_next().await {
@@ -175,11 +187,15 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers due messages until `shutdown` is cancelled: at once when this process commits
-    /// a delivery job, and every `poll` otherwise (for other instances' jobs, and retries and
-    /// deferred messages coming due); messages in flight finish first.
+    /// Delivers messages until `shutdown` is cancelled. The jobs this process commits due at
+    /// once are handed over by the store as they commit (see `herald_store::DeliveryFeed`) and
+    /// start at once; the others are claimed at once when this process commits them, and every
+    /// `poll` otherwise (other instances' jobs, retries and deferred messages coming due).
+    /// Messages in flight, and those already handed over, finish first.
     pub async fn run(self, poll: Duration, shutdown: CancellationToken) {
-        let added = self.inner.store.delivery_jobs_added();
+        let feed = self.inner.store.delivery_feed();
+        let handed = feed.take_due_jobs(self.inner.lease, self.inner.config.concurrency.max(1));
+        let handed = tokio::spawn(self.clone().run_handed(handed, shutdown.clone()));
         loop {
             match self.run_due().await {
                 Ok(0) => {}
@@ -188,10 +204,37 @@ impl Dispatcher {
             }
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
-                () = added.notified() => {}
-                () = shutdown.cancelled() => return,
+                () = feed.added().notified() => {}
+                () = shutdown.cancelled() => break,
             }
         }
+        let _ = handed.await;
+    }
+
+    /// Delivers the jobs the store hands over, each as soon as a slot is free; at `shutdown`,
+    /// takes no more but delivers those already handed over, and waits for every delivery.
+    async fn run_handed(self, mut jobs: mpsc::Receiver<HandedJob>, shutdown: CancellationToken) {
+        loop {
+            let slot = self.inner.slots.clone().acquire_owned().await.expect("the slots are never closed");
+            let job = tokio::select! {
+                job = jobs.recv() => job,
+                () = shutdown.cancelled() => {
+                    jobs.close();
+                    jobs.recv().await
+                }
+            };
+            let Some(HandedJob { claimed, notification, event }) = job else { break };
+            let inner = self.inner.clone();
+            // A panic frees the slot as it unwinds; the job's lease brings it back.
+            tokio::spawn(async move {
+                if let Err(error) = inner.deliver(claimed, Known { notification, event }).await {
+                    tracing::warn!(%error, "a delivery could not be recorded; its lease will bring it back");
+                }
+                drop(slot);
+            });
+        }
+        let all = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = self.inner.slots.acquire_many(all).await;
     }
 }
 
@@ -243,8 +286,16 @@ impl Slot<'_> {
     }
 }
 
+/// What a delivery has without reading it: a handed-over job's notification and event record
+/// (see `herald_store::HandedJob`).
+#[derive(Default)]
+struct Known {
+    notification: Option<Document>,
+    event: Option<Arc<Document>>,
+}
+
 impl Inner {
-    async fn deliver(&self, claimed: ClaimedJob) -> Result<(), EngineError> {
+    async fn deliver(&self, claimed: ClaimedJob, known: Known) -> Result<(), EngineError> {
         let ClaimedJob { tenant, job } = claimed;
         let settle = |outcome| self.store.settle_job(&tenant, &job.id, outcome);
         let Some((notification_id, index)) =
@@ -253,7 +304,10 @@ impl Inner {
             return Ok(settle(JobOutcome::Failed("the delivery job is malformed".into())).await?);
         };
         let index = usize::try_from(index).unwrap_or(usize::MAX);
-        let document = self.store.get_document(Collection::Notifications, &tenant, notification_id).await?;
+        let document = match known.notification.filter(|n| n.id == notification_id) {
+            Some(document) => Some(document),
+            None => self.store.get_document(Collection::Notifications, &tenant, notification_id).await?,
+        };
         let triggered_by = document.as_ref().map(|d| d.creator_id.clone()).unwrap_or_default();
         let notification = document.and_then(|d| serde_json::from_value::<Notification>(Value::Object(d.body)).ok());
         let log = LogDetails {
@@ -271,14 +325,20 @@ impl Inner {
             return Ok(settle(JobOutcome::Done).await?);
         }
         let now = self.clock.now();
-        if let Some(quiet_until) = self.quiet_hours(&tenant, notification_id, &notification, &message, now).await? {
+        let preferences = match (message.channel, notification.recipient.as_deref()) {
+            (Channel::Webhook, _) | (_, None) => None,
+            (_, Some(user_id)) => self.store.find_preferences(&tenant, user_id).await?,
+        };
+        let event = known.event.as_ref();
+        let noted = (notification_id, &notification);
+        if let Some(quiet_until) = self.quiet_hours(&tenant, noted, &message, preferences.as_ref(), event, now).await? {
             return Ok(settle(JobOutcome::Defer(quiet_until)).await?);
         }
         if let Err(ready_at) = self.limits.take(&tenant, message.channel, now) {
             return Ok(settle(JobOutcome::Defer(ready_at)).await?);
         }
         let key = format!("{notification_id}.{}", slot.index);
-        let (outgoing, recipient) = match self.prepare(&tenant, &notification, &message, &key).await? {
+        let (outgoing, recipient) = match self.prepare(&tenant, &notification, &message, &key, preferences.as_ref()).await? {
             Ok(prepared) => {
                 slot.log.address = address(message.channel, &prepared.1);
                 slot.log.subject = prepared.0.content.as_ref().and_then(subject);
@@ -308,9 +368,7 @@ impl Inner {
             }
         }
         let inbox = match message.channel {
-            Channel::InApp => {
-                self.inbox_entry(&tenant, notification_id, slot.index, &notification, &message, outgoing.content.as_ref()).await?
-            }
+            Channel::InApp => self.inbox_entry(&tenant, noted, (slot.index, &message), outgoing.content.as_ref(), event).await?,
             _ => None,
         };
         message.reach(MessageStatus::Sending, now);
@@ -383,6 +441,19 @@ impl Inner {
         };
         self.store.record_delivery(&tenant, record).await?;
         Ok(())
+    }
+
+    /// The record of the event behind `notification`: `known` when it is that record, else read.
+    async fn event_record(
+        &self,
+        tenant: &str,
+        notification: &Notification,
+        known: Option<&Arc<Document>>,
+    ) -> Result<Option<Arc<Document>>, EngineError> {
+        match known.filter(|event| event.id == notification.event.document_id) {
+            Some(event) => Ok(Some(event.clone())),
+            None => Ok(self.store.get_document(Collection::Events, tenant, &notification.event.document_id).await?.map(Arc::new)),
+        }
     }
 
     /// `message` is not sent, for `reason` (a rule withheld it): its record, skipped, with the

@@ -16,6 +16,7 @@ use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
 use herald_core::resources::template::Template;
 use herald_core::resources::user::User;
+use herald_core::rules::preferences::Preferences;
 use serde_json::{Value, json};
 
 /// A message ready to send and its recipient, or why it cannot be sent (with the recipient,
@@ -23,13 +24,15 @@ use serde_json::{Value, json};
 pub(super) type Prepared = Result<(Outgoing, User), (Refused, Option<User>)>;
 
 impl Inner {
-    /// Prepares `message` of `notification` for its provider.
+    /// Prepares `message` of `notification` for its provider, for a recipient with
+    /// `preferences`.
     pub(super) async fn prepare(
         &self,
         tenant: &str,
         notification: &Notification,
         message: &Message,
         key: &str,
+        preferences: Option<&Preferences>,
     ) -> Result<Prepared, EngineError> {
         let Some(recipient_id) = &notification.recipient else {
             return Ok(Err((Refused("the notification has no recipient".into()), None)));
@@ -46,7 +49,7 @@ impl Inner {
         }
         let event = &notification.event;
         let event_json = json!({"name": event.name, "id": event.id, "key": event.key, "payload": event.payload, "notificationId": key.split('.').next(), "recipient": recipient_id});
-        let content = match self.content(tenant, notification, message, &user).await? {
+        let content = match self.content(tenant, notification, message, &user, preferences).await? {
             Ok(content) => content,
             Err(reason) => return Ok(Err((Refused(reason), Some(user)))),
         };
@@ -74,11 +77,12 @@ impl Inner {
         notification: &Notification,
         message: &Message,
         user: &User,
+        preferences: Option<&Preferences>,
     ) -> Result<Result<Option<Content>, String>, EngineError> {
         if message.channel == Channel::Webhook {
             return Ok(Ok(None));
         }
-        let user = &crate::preferences::personalize(&self.store, tenant, user.clone()).await?;
+        let user = &crate::preferences::personalize(user.clone(), preferences);
         let template = match &message.content {
             Some(inline) => inline_template(inline),
             None => match self.templates.find(tenant, &message.template_name).await? {

@@ -11,33 +11,34 @@
 
 use super::Inner;
 use crate::EngineError;
+use herald_core::document::Document;
 use herald_core::notification::{Message, Notification};
-use herald_core::resources::Collection;
 use herald_core::resources::channel::Channel;
+use herald_core::rules::preferences::Preferences;
 use herald_core::rules::quiet_hours::{Timing, timing};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 impl Inner {
-    /// When `message` must wait for its recipient's quiet hours to end; `None` to send it now.
+    /// When `message` must wait for its recipient's quiet hours (in `preferences`) to end;
+    /// `None` to send it now. `event` is the event's record when the delivery has it.
     pub(super) async fn quiet_hours(
         &self,
         tenant: &str,
-        notification_id: &str,
-        notification: &Notification,
+        (notification_id, notification): (&str, &Notification),
         message: &Message,
+        preferences: Option<&Preferences>,
+        event: Option<&Arc<Document>>,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, EngineError> {
         if message.channel == Channel::Webhook {
             return Ok(None);
         }
         let Some(user_id) = notification.recipient.as_deref() else { return Ok(None) };
-        let Some(preferences) = self.store.find_preferences(tenant, user_id).await? else { return Ok(None) };
-        if preferences.quiet_hours.is_empty() {
-            return Ok(None);
-        }
-        let zone_name = match preferences.time_zone {
+        let Some(preferences) = preferences.filter(|p| !p.quiet_hours.is_empty()) else { return Ok(None) };
+        let zone_name = match &preferences.time_zone {
             Some(zone) => Some(zone.to_string()),
             None => match crate::preferences::directory_user(&self.store, tenant, user_id).await?.and_then(|u| u.time_zone) {
                 Some(zone) => Some(zone.to_string()),
@@ -45,7 +46,7 @@ impl Inner {
             },
         };
         let zone = zone_name.and_then(|name| TimeZone::get(&name).ok()).unwrap_or(TimeZone::UTC);
-        let urgent = self.urgent(tenant, notification).await?;
+        let urgent = self.urgent(tenant, notification, event).await?;
         match timing(&preferences.quiet_hours, urgent, now, &zone) {
             Timing::Now => Ok(None),
             Timing::DeferUntil(end) => Ok(Some(end)),
@@ -66,8 +67,8 @@ impl Inner {
     }
 
     /// Whether the event behind `notification` is marked urgent.
-    async fn urgent(&self, tenant: &str, notification: &Notification) -> Result<bool, EngineError> {
-        let record = self.store.get_document(Collection::Events, tenant, &notification.event.document_id).await?;
+    async fn urgent(&self, tenant: &str, notification: &Notification, event: Option<&Arc<Document>>) -> Result<bool, EngineError> {
+        let record = self.event_record(tenant, notification, event).await?;
         let metadata = record.as_ref().and_then(|r| r.body.get("metadata"));
         let flag = |field: &str| metadata.and_then(|m| m.get(field));
         Ok(flag("urgent") == Some(&Value::Bool(true)) || flag("priority").and_then(Value::as_str) == Some("urgent"))

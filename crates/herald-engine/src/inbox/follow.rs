@@ -1,8 +1,9 @@
 //! One real-time connection's view of a user's inbox: it remembers the last change sequence
 //! it handed out and, each time the hub wakes it (or every [`RECHECK`], in case a wake-up was
-//! lost between instances), reads the changes after it from the database. Whatever a client
-//! missed — while disconnected, or while it was too slow to take them — is therefore read
-//! again, in order, and never dropped.
+//! lost between instances), reads the changes after it from the database — unless the
+//! wake-up brought the entries that come next (this process just delivered them), which it
+//! hands out as they are. Whatever a client missed — while disconnected, or while it was too
+//! slow to take them — is therefore read again, in order, and never dropped.
 
 use super::hub::Subscription;
 use crate::EngineError;
@@ -47,6 +48,12 @@ impl Follower {
                 // Woken: if this call is cancelled from here on (a WebSocket's other branch
                 // won), the next one reads at once.
                 self.caught_up = false;
+                let created = self.subscription.take_created();
+                if follows(self.after, &created) {
+                    self.after = created.last().map_or(self.after, |entry| entry.seq);
+                    self.caught_up = true;
+                    return Ok(created);
+                }
             }
             self.subscription.mark_seen();
             let batch = self.store.inbox_since(&self.tenant, &self.user_id, self.after, BATCH).await?;
@@ -61,5 +68,47 @@ impl Follower {
     /// The last change sequence handed out.
     pub fn position(&self) -> i64 {
         self.after
+    }
+}
+
+/// Whether `created` are exactly the changes after `after`: consecutive sequence numbers from
+/// the next one on.
+fn follows(after: i64, created: &[InboxEntry]) -> bool {
+    !created.is_empty() && created.iter().zip(after + 1..).all(|(entry, seq)| entry.seq == seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: i64) -> InboxEntry {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        InboxEntry {
+            id: format!("entry-{seq}"),
+            user_id: "u1".into(),
+            number: seq,
+            seq,
+            notification_id: "n".into(),
+            message_index: 0,
+            notification_type: None,
+            priority: "medium".into(),
+            title: None,
+            body: String::new(),
+            data: serde_json::Value::Null,
+            created_at: at,
+            updated_at: at,
+            read_at: None,
+            dismissed_at: None,
+            archived_at: None,
+        }
+    }
+
+    #[test]
+    fn signalled_entries_are_handed_out_only_when_they_are_the_next_changes() {
+        assert!(follows(4, &[entry(5), entry(6)]), "the next two changes");
+        assert!(!follows(4, &[entry(6)]), "change 5 was missed: read it");
+        assert!(!follows(4, &[entry(5), entry(7)]), "a gap (an entry not written twice): read");
+        assert!(!follows(6, &[entry(5), entry(6)]), "already handed out");
+        assert!(!follows(4, &[]), "a wake-up without entries: read");
     }
 }

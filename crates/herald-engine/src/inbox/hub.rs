@@ -1,16 +1,18 @@
 //! The in-process hub that wakes a user's real-time connections when their inbox changes.
 //!
-//! It carries no notifications, only "look again": each user with open connections has a
-//! `tokio::sync::watch` channel (one slot, so a burst of changes becomes one wake-up and
-//! nothing can pile up), in a map split into shards so connections of different users rarely
-//! contend. The hub is fed by the store's inbox signals — this process's changes as they
-//! commit and, on PostgreSQL, every instance's (`LISTEN/NOTIFY`, see `herald-store`) — and
-//! each connection then reads what it has not seen from the database by change sequence (see
-//! [`super::follow`]). So a slow or dead client never holds up the hub or other clients, and
-//! a connection that misses wake-ups loses nothing. When the hub itself falls behind the
-//! store's signals it wakes every connection.
+//! It says "look again": each user with open connections has a `tokio::sync::watch` channel
+//! (one slot, so a burst of changes becomes one wake-up and nothing can pile up), in a map
+//! split into shards so connections of different users rarely contend. The hub is fed by the
+//! store's inbox signals — this process's changes as they commit and, on PostgreSQL, every
+//! instance's (`LISTEN/NOTIFY`, see `herald-store`) — and each connection then reads what it
+//! has not seen from the database by change sequence (see [`super::follow`]). The slot also
+//! holds the entries the latest signal created, when this process committed them: a
+//! connection whose next change they are sends them without the read. So a slow or dead
+//! client never holds up the hub or other clients, and a connection that misses wake-ups
+//! loses nothing. When the hub itself falls behind the store's signals it wakes every
+//! connection.
 
-use herald_store::{InboxSignal, Store};
+use herald_store::{InboxEntry, InboxSignal, Store};
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -22,7 +24,13 @@ use tokio_util::sync::CancellationToken;
 const SHARDS: usize = 32;
 
 type Key = (String, String);
-type Shard = Mutex<HashMap<Key, watch::Sender<u64>>>;
+type Shard = Mutex<HashMap<Key, watch::Sender<Wake>>>;
+
+/// A user's latest wake-up: the entries its signal created, if it brought any.
+#[derive(Default)]
+struct Wake {
+    created: Vec<InboxEntry>,
+}
 
 /// Wakes users' connections when their inbox changes.
 #[derive(Clone)]
@@ -44,7 +52,7 @@ impl Hub {
                 };
                 match signal {
                     Ok(signal) if signal.tenant.is_empty() => fed.wake_all(),
-                    Ok(signal) => fed.wake(&signal),
+                    Ok(signal) => fed.wake(signal),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "the inbox hub fell behind; waking every connection");
                         fed.wake_all();
@@ -61,7 +69,7 @@ impl Hub {
         let key = (tenant.to_string(), user_id.to_string());
         let receiver = {
             let mut shard = self.shard(&key).lock().expect("the hub's lock is never poisoned");
-            shard.entry(key.clone()).or_insert_with(|| watch::channel(0).0).subscribe()
+            shard.entry(key.clone()).or_insert_with(|| watch::channel(Wake::default()).0).subscribe()
         };
         Subscription { hub: self.clone(), key, receiver }
     }
@@ -77,17 +85,17 @@ impl Hub {
         &self.shards[(hasher.finish() as usize) % SHARDS]
     }
 
-    fn wake(&self, signal: &InboxSignal) {
-        let key = (signal.tenant.clone(), signal.user_id.clone());
+    fn wake(&self, signal: InboxSignal) {
+        let key = (signal.tenant, signal.user_id);
         if let Some(sender) = self.shard(&key).lock().expect("the hub's lock is never poisoned").get(&key) {
-            sender.send_modify(|n| *n = n.wrapping_add(1));
+            sender.send_replace(Wake { created: signal.created });
         }
     }
 
     fn wake_all(&self) {
         for shard in self.shards.iter() {
             for sender in shard.lock().expect("the hub's lock is never poisoned").values() {
-                sender.send_modify(|n| *n = n.wrapping_add(1));
+                sender.send_replace(Wake::default());
             }
         }
     }
@@ -98,13 +106,19 @@ impl Hub {
 pub struct Subscription {
     hub: Hub,
     key: Key,
-    receiver: watch::Receiver<u64>,
+    receiver: watch::Receiver<Wake>,
 }
 
 impl Subscription {
     /// Notes that every change signalled so far is being looked at.
     pub fn mark_seen(&mut self) {
         self.receiver.mark_unchanged();
+    }
+
+    /// Notes that every change signalled so far is being looked at, and returns the entries
+    /// the latest signal created (empty when it brought none).
+    pub fn take_created(&mut self) -> Vec<InboxEntry> {
+        self.receiver.borrow_and_update().created.clone()
     }
 
     /// Waits for the next change signalled after [`Self::mark_seen`].
@@ -133,7 +147,7 @@ mod tests {
     }
 
     fn signal(user: &str) -> InboxSignal {
-        InboxSignal { tenant: "t".into(), user_id: user.into() }
+        InboxSignal::changed("t", user)
     }
 
     #[tokio::test]
@@ -143,8 +157,8 @@ mod tests {
         for subscription in [&mut first, &mut second, &mut other] {
             subscription.mark_seen();
         }
-        hub.wake(&signal("a"));
-        hub.wake(&signal("a"));
+        hub.wake(signal("a"));
+        hub.wake(signal("a"));
         let woken = |s: &Subscription| s.receiver.has_changed().unwrap();
         assert_eq!((woken(&first), woken(&second), woken(&other)), (true, true, false), "only the user's connections wake");
         first.changed().await;

@@ -18,8 +18,8 @@ pub struct PostgresStore {
     pool: PgPool,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
-    /// See [`crate::Store::delivery_jobs_added`].
-    delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
+    /// See [`crate::Store::delivery_feed`].
+    delivery_feed: std::sync::Arc<crate::DeliveryFeed>,
     listening: std::sync::Once,
 }
 
@@ -27,9 +27,9 @@ impl PostgresStore {
     /// Connects to the database a `postgres://` URL names.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
-        let (commits, delivery_jobs_added) = store_impl::start_writer(pool.clone());
         let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
-        Ok(Self { pool, commits, inbox_signals, delivery_jobs_added, listening: std::sync::Once::new() })
+        let (commits, delivery_feed) = store_impl::start_writer(pool.clone(), inbox_signals.clone());
+        Ok(Self { pool, commits, inbox_signals, delivery_feed, listening: std::sync::Once::new() })
     }
 
     /// A configuration cache for this store that hears of every instance's changes, and the
@@ -56,7 +56,7 @@ impl PostgresStore {
 /// the connection drops, notifications sent meanwhile are lost: every subscriber is told to
 /// look (a signal for no user), and connections also look on their own now and then.
 async fn listen(pool: PgPool, signals: tokio::sync::broadcast::Sender<crate::InboxSignal>) {
-    let everyone = crate::InboxSignal { tenant: String::new(), user_id: String::new() };
+    let everyone = crate::InboxSignal::changed("", "");
     while signals.receiver_count() > 0 {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(listener) => listener,

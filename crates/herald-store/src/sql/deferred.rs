@@ -39,6 +39,8 @@ pub(crate) struct DeferredWrites {
     done_jobs: Vec<(String, String)>,
     /// `(tenant, entry)` of notification-center entries to add.
     inbox: Vec<(String, InboxEntry)>,
+    /// `(tenant, entry)` of the entries written so far, numbered, to signal after the commit.
+    created: Vec<(String, InboxEntry)>,
 }
 
 impl DeferredWrites {
@@ -80,6 +82,16 @@ impl DeferredWrites {
     /// after [`Self::take_statements`]'s statements).
     pub(crate) fn take_inbox(&mut self) -> Vec<(String, InboxEntry)> {
         std::mem::take(&mut self.inbox)
+    }
+
+    /// Notes entries written, to signal once they are committed.
+    pub(crate) fn created(&mut self, entries: Vec<(String, InboxEntry)>) {
+        self.created.extend(entries);
+    }
+
+    /// The entries written by the batch, for their signals.
+    pub(crate) fn take_created(&mut self) -> Vec<(String, InboxEntry)> {
+        std::mem::take(&mut self.created)
     }
 
     /// The statements writing everything put off but the inbox entries, which is then

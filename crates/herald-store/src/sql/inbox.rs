@@ -66,20 +66,20 @@ macro_rules! inbox_sql {
             /// Announces a change to every instance (PostgreSQL), at commit.
             async fn announce(conn: &mut Connection, tenant: &str, user_id: &str) -> Result<(), StoreError> {
                 if $backend == "postgres" {
-                    let payload = InboxSignal { tenant: tenant.to_string(), user_id: user_id.to_string() }.to_payload();
+                    let payload = InboxSignal::changed(tenant, user_id).to_payload();
                     sqlx::query("SELECT pg_notify($1, $2)").bind(INBOX_CHANNEL).bind(payload).execute(&mut *conn).await?;
                 }
                 Ok(())
             }
 
-            /// Writes delivered messages' entries, `(tenant, entry)`; a message already in the
-            /// inbox (sent again after a lost lease) is not added twice. Each user's change
-            /// counter is advanced once for all their entries, users in key order (the order in
-            /// which concurrent writers lock them, so two instances cannot deadlock), and the
-            /// entries are inserted together.
-            pub(crate) async fn insert_all(conn: &mut Connection, entries: &[(String, InboxEntry)]) -> Result<(), StoreError> {
+            /// Writes delivered messages' entries, `(tenant, entry)`, and returns those written,
+            /// numbered; a message already in the inbox (sent again after a lost lease) is not
+            /// added twice. Each user's change counter is advanced once for all their entries,
+            /// users in key order (the order in which concurrent writers lock them, so two
+            /// instances cannot deadlock), and the entries are inserted together.
+            pub(crate) async fn insert_all(conn: &mut Connection, entries: Vec<(String, InboxEntry)>) -> Result<Vec<(String, InboxEntry)>, StoreError> {
                 let mut counts: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
-                for (tenant, entry) in entries {
+                for (tenant, entry) in &entries {
                     *counts.entry((tenant.as_str(), entry.user_id.as_str())).or_default() += 1;
                 }
                 let users: Vec<((&str, &str), i64)> = counts.into_iter().collect();
@@ -97,11 +97,16 @@ macro_rules! inbox_sql {
                         next_seq.insert(key, last - count + 1);
                     }
                 }
+                for ((tenant, user_id), _) in &users {
+                    announce(conn, tenant, user_id).await?;
+                }
                 let mut rows = Vec::with_capacity(entries.len());
-                for (tenant, new) in entries {
+                let mut numbered = Vec::with_capacity(entries.len());
+                for (tenant, mut new) in entries {
                     let slot = next_seq.get_mut(&(tenant.clone(), new.user_id.clone())).ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
                     let seq = *slot;
                     *slot += 1;
+                    (new.number, new.seq) = (seq, seq);
                     rows.push(vec![
                         Bind::Text(tenant.clone()),
                         Bind::Text(new.id.clone()),
@@ -121,20 +126,22 @@ macro_rules! inbox_sql {
                         Bind::MaybeInt(None),
                         Bind::MaybeInt(None),
                     ]);
+                    numbered.push((tenant, new));
                 }
                 let inserts = chunked_statements(rows, ROWS_PER_STATEMENT, |chunk| {
                     let mut sql = Sql::new(&format!("INSERT INTO inbox (tenant_id, {COLUMNS}) VALUES "));
                     sql.push_rows(chunk);
-                    sql.push(" ON CONFLICT (tenant_id, notification_id, message_index) DO NOTHING");
+                    sql.push(" ON CONFLICT (tenant_id, notification_id, message_index) DO NOTHING RETURNING tenant_id, id");
                     sql
                 });
+                let mut written = std::collections::HashSet::new();
                 for sql in inserts {
-                    query(&sql).execute(&mut *conn).await?;
+                    for row in query(&sql).fetch_all(&mut *conn).await? {
+                        written.insert((row.try_get::<String, _>("tenant_id")?, row.try_get::<String, _>("id")?));
+                    }
                 }
-                for ((tenant, user_id), _) in &users {
-                    announce(conn, tenant, user_id).await?;
-                }
-                Ok(())
+                numbered.retain(|(tenant, entry)| written.contains(&(tenant.clone(), entry.id.clone())));
+                Ok(numbered)
             }
 
             /// The `WHERE` clause of a list.

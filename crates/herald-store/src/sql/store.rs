@@ -41,12 +41,12 @@ pub(crate) struct JobClaim {
 }
 
 impl Write {
-    /// Whether committing it adds a delivery job.
-    pub(crate) fn adds_delivery_jobs(&self) -> bool {
+    /// How many delivery jobs committing it adds.
+    pub(crate) fn delivery_jobs(&self) -> usize {
         match self {
-            Write::Event(commit) => commit.jobs.iter().any(|job| job.kind == crate::JobKind::Delivery),
-            Write::Delivery(update) => update.stand_in.is_some(),
-            Write::Report(_) | Write::Claim(_) | Write::Settle(..) => false,
+            Write::Event(commit) => commit.jobs.iter().filter(|job| job.kind == crate::JobKind::Delivery).count(),
+            Write::Delivery(update) => usize::from(update.stand_in.is_some()),
+            Write::Report(_) | Write::Claim(_) | Write::Settle(..) => 0,
         }
     }
 }
@@ -59,6 +59,29 @@ pub(crate) enum Reply {
     Reported(Option<crate::ReportOutcome>),
     /// A claim.
     Claimed(Vec<crate::ClaimedJob>),
+}
+
+/// What a committed batch gives back besides its replies.
+#[derive(Default)]
+pub(crate) struct Written {
+    /// Each write's answer, in order.
+    pub(crate) replies: Vec<Reply>,
+    /// Due delivery jobs written claimed, for this process's dispatcher.
+    pub(crate) handed: Vec<crate::HandedJob>,
+    /// `(tenant, entry)` of the notification-center entries written, numbered.
+    pub(crate) created: Vec<(String, crate::InboxEntry)>,
+}
+
+/// Tells real-time connections of the committed `created` entries: one signal per user, with
+/// their entries in `seq` order.
+pub(crate) fn signal_created(signals: &tokio::sync::broadcast::Sender<crate::InboxSignal>, created: Vec<(String, crate::InboxEntry)>) {
+    let mut by_user: std::collections::BTreeMap<(String, String), Vec<crate::InboxEntry>> = std::collections::BTreeMap::new();
+    for (tenant, entry) in created {
+        by_user.entry((tenant, entry.user_id.clone())).or_default().push(entry);
+    }
+    for ((tenant, user_id), created) in by_user {
+        let _ = signals.send(crate::InboxSignal { tenant, user_id, created });
+    }
 }
 
 /// A write waiting for the writer, and where to send its outcome.
@@ -123,7 +146,9 @@ macro_rules! sql_store {
             use super::*;
             use crate::sql::store::{millis, timestamp};
             use crate::sql::{Bind, Sql, push_filter, push_order, statement_chunks};
-            use crate::sql::store::{JobClaim, MAX_BATCH, PendingCommit, Reply, Write};
+            use crate::sql::store::{JobClaim, MAX_BATCH, PendingCommit, Reply, Write, Written, signal_created};
+            use crate::delivery_feed::{HandedJob, Room};
+            use std::borrow::Cow;
             use crate::sql::{DeferredWrites, LogRow, MessageSet, push_log_filter, rows_of, upsert_log_rows};
             use crate::{DeliveryReport, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome};
             use herald_core::notification::MessageStatus;
@@ -176,15 +201,17 @@ macro_rules! sql_store {
                 })
             }
 
-            /// Starts the writer of `pool` (see [`write_loop`]): where writes are queued, and
-            /// what it notifies when it commits delivery jobs.
+            /// Starts the writer of `pool` (see [`write_loop`]), which announces the inbox
+            /// entries it commits on `signals`: where writes are queued, and what it tells the
+            /// dispatcher of the delivery jobs it commits.
             pub(crate) fn start_writer(
                 pool: sqlx::Pool<$db>,
-            ) -> (tokio::sync::mpsc::Sender<PendingCommit>, std::sync::Arc<tokio::sync::Notify>) {
+                signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
+            ) -> (tokio::sync::mpsc::Sender<PendingCommit>, std::sync::Arc<crate::DeliveryFeed>) {
                 let (commits, pending) = tokio::sync::mpsc::channel(1024);
-                let delivery_jobs_added = std::sync::Arc::new(tokio::sync::Notify::new());
-                tokio::spawn(write_loop(pool, pending, delivery_jobs_added.clone()));
-                (commits, delivery_jobs_added)
+                let feed = std::sync::Arc::new(crate::DeliveryFeed::default());
+                tokio::spawn(write_loop(pool, pending, feed.clone(), signals));
+                (commits, feed)
             }
 
             /// Commits what events, deliveries and providers' reports produced, many per
@@ -193,11 +220,14 @@ macro_rules! sql_store {
             /// written together — one multi-row statement per table for all of them — so a batch
             /// costs a handful of statements whatever its size. When anything in a batch fails, its
             /// transaction is rolled back and each write is retried in a transaction of its own, so
-            /// a bad write fails alone and the others are committed.
+            /// a bad write fails alone and the others are committed. Due delivery jobs go to this
+            /// process's dispatcher as `feed` says, and the inbox entries committed are
+            /// announced on `signals` — both before the writes are answered.
             async fn write_loop(
                 pool: sqlx::Pool<$db>,
                 mut pending: tokio::sync::mpsc::Receiver<PendingCommit>,
-                delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
+                feed: std::sync::Arc<crate::DeliveryFeed>,
+                signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
             ) {
                 while let Some(first) = pending.recv().await {
                     let mut batch = vec![first];
@@ -207,28 +237,42 @@ macro_rules! sql_store {
                             Err(_) => break,
                         }
                     }
-                    let results = match write_batch(&pool, &batch).await {
-                        Ok(replies) => replies.into_iter().map(Ok).collect(),
+                    let (mut handed, mut created) = (Vec::new(), Vec::new());
+                    let results = match write_batch(&pool, &batch, feed.room()).await {
+                        Ok(written) => {
+                            (handed, created) = (written.handed, written.created);
+                            written.replies.into_iter().map(Ok).collect()
+                        }
                         Err(_) => {
                             let mut results = Vec::with_capacity(batch.len());
                             for item in &batch {
-                                results.push(write_batch(&pool, std::slice::from_ref(item)).await.map(|mut replies| replies.remove(0)));
+                                let written = write_batch(&pool, std::slice::from_ref(item), feed.room()).await;
+                                results.push(written.map(|mut written| {
+                                    feed.hand_over(written.handed);
+                                    created.append(&mut written.created);
+                                    written.replies.remove(0)
+                                }));
                             }
                             results
                         }
                     };
+                    signal_created(&signals, created);
                     // The dispatcher hears of new delivery jobs before their writers hear back.
-                    if batch.iter().zip(&results).any(|(item, result)| result.is_ok() && item.commit.adds_delivery_jobs()) {
-                        delivery_jobs_added.notify_one();
+                    let added: usize = batch.iter().zip(&results).filter(|(_, result)| result.is_ok()).map(|(item, _)| item.commit.delivery_jobs()).sum();
+                    if added > handed.len() {
+                        feed.added().notify_one();
                     }
+                    feed.hand_over(handed);
                     for (item, result) in batch.into_iter().zip(results) {
                         let _ = item.reply.send(result);
                     }
                 }
             }
 
-            /// Writes `batch` in one transaction and answers each of its writes, in order.
-            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit]) -> Result<Vec<Reply>, StoreError> {
+            /// Writes `batch` in one transaction and answers each of its writes, in order, with
+            /// the due delivery jobs it committed claimed for this process's dispatcher (as many
+            /// as `room` allows; see [`crate::DeliveryFeed`]).
+            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit], mut room: Option<Room>) -> Result<Written, StoreError> {
                 let mut tx = pool.begin_with(<$dialect as Dialect>::BEGIN_WRITE).await?;
                 let mut replies = Vec::with_capacity(batch.len());
                 let mut events = Vec::new();
@@ -262,9 +306,9 @@ macro_rules! sql_store {
                     });
                 }
                 write_deferred(&mut tx, &mut deferred).await?;
-                write_events(&mut tx, &events).await?;
+                let handed = write_events(&mut tx, &events, &mut room).await?;
                 tx.commit().await?;
-                Ok(replies)
+                Ok(Written { replies, handed, created: deferred.take_created() })
             }
 
             /// The answer first given to the event whose sender id `commit` repeats.
@@ -281,7 +325,8 @@ macro_rules! sql_store {
                 }
                 let entries = deferred.take_inbox();
                 if !entries.is_empty() {
-                    super::inbox_impl::insert_all(&mut *conn, &entries).await?;
+                    let created = super::inbox_impl::insert_all(&mut *conn, entries).await?;
+                    deferred.created(created);
                 }
                 Ok(())
             }
@@ -376,7 +421,8 @@ macro_rules! sql_store {
 
             /// Writes what the claimed events of a batch produced, each table's rows for all of
             /// them together, in chunks of [`statement_chunks`].
-            async fn write_events(conn: &mut <$db as sqlx::Database>::Connection, events: &[(&str, &EventCommit)]) -> Result<(), StoreError> {
+            /// Returns the delivery jobs written claimed, to hand over (see [`crate::DeliveryFeed`]).
+            async fn write_events(conn: &mut <$db as sqlx::Database>::Connection, events: &[(&str, &EventCommit)], room: &mut Option<Room>) -> Result<Vec<HandedJob>, StoreError> {
                 let records: Vec<(&str, &Document)> = events.iter().flat_map(|&(tenant, commit)| commit.event.iter().map(move |doc| (tenant, doc))).collect();
                 let notifications: Vec<(&str, &Document)> =
                     events.iter().flat_map(|&(tenant, commit)| commit.notifications.iter().map(move |doc| (tenant, doc))).collect();
@@ -424,16 +470,32 @@ macro_rules! sql_store {
                             .await?;
                     }
                 }
-                let jobs: Vec<(&str, i64, &Job)> = events
-                    .iter()
-                    .flat_map(|&(tenant, commit)| {
-                        let created = millis(commit.event.as_ref().map_or_else(|| commit.jobs.first().map_or(Timestamp::UNIX_EPOCH, |j| j.due_at), |e| e.created_at));
-                        commit.jobs.iter().map(move |job| (tenant, created, job))
-                    })
-                    .collect();
+                let mut handed = Vec::new();
+                let mut jobs: Vec<(&str, i64, Cow<'_, Job>, Option<i64>)> = Vec::new();
+                for &(tenant, commit) in events {
+                    let created = commit.event.as_ref().map(|e| e.created_at);
+                    let mut event = None;
+                    let created_ms = millis(created.unwrap_or_else(|| commit.jobs.first().map_or(Timestamp::UNIX_EPOCH, |j| j.due_at)));
+                    for job in &commit.jobs {
+                        let due_now = created.is_some_and(|at| job.kind == JobKind::Delivery && job.status == JobStatus::Pending && job.due_at <= at);
+                        match room.as_mut().filter(|room| due_now && room.left > 0) {
+                            Some(room) => {
+                                room.left -= 1;
+                                let lease_until = created.and_then(|at| at.checked_add(room.lease).ok()).unwrap_or(job.due_at);
+                                let claimed = Job { status: JobStatus::Running, attempts: job.attempts + 1, ..job.clone() };
+                                let notification_id = job.payload.get("notification").and_then(serde_json::Value::as_str);
+                                let notification = commit.notifications.iter().find(|n| Some(n.id.as_str()) == notification_id).cloned();
+                                let event = event.get_or_insert_with(|| commit.event.clone().map(std::sync::Arc::new)).clone();
+                                handed.push(HandedJob { claimed: ClaimedJob { tenant: tenant.to_string(), job: claimed.clone() }, notification, event });
+                                jobs.push((tenant, created_ms, Cow::Owned(claimed), Some(millis(lease_until))));
+                            }
+                            None => jobs.push((tenant, created_ms, Cow::Borrowed(job), None)),
+                        }
+                    }
+                }
                 for chunk in statement_chunks(&jobs, ROWS_PER_STATEMENT) {
-                    let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ");
-                    sql.push_rows(chunk.iter().map(|&(tenant, created, job)| {
+                    let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms, lease_ms) VALUES ");
+                    sql.push_rows(chunk.iter().map(|(tenant, created, job, lease)| {
                         vec![
                             Bind::Text(tenant.to_string()),
                             Bind::Text(job.id.clone()),
@@ -442,8 +504,9 @@ macro_rules! sql_store {
                             Bind::Text(job.status.as_str().to_string()),
                             Bind::json_text(&job.payload),
                             Bind::Int(i64::from(job.attempts)),
-                            Bind::Int(created),
-                            Bind::Int(created),
+                            Bind::Int(*created),
+                            Bind::Int(*created),
+                            Bind::MaybeInt(*lease),
                         ]
                     }));
                     query(&sql).execute(&mut *conn).await?;
@@ -454,7 +517,7 @@ macro_rules! sql_store {
                     sql.push_rows([commit.aborted_jobs.iter().map(|id| Bind::Text(id.clone())).collect()]);
                     query(&sql).execute(&mut *conn).await?;
                 }
-                Ok(())
+                Ok(handed)
             }
 
         /// Writes a step of a delivery (see [`DeliveryUpdate`]), putting the message, its log rows
@@ -593,7 +656,7 @@ macro_rules! sql_store {
             impl $store {
                 /// Tells this process's real-time connections that a user's inbox changed.
                 fn signal_inbox(&self, tenant: &str, user_id: &str) {
-                    let _ = self.inbox_signals.send(crate::InboxSignal { tenant: tenant.to_string(), user_id: user_id.to_string() });
+                    let _ = self.inbox_signals.send(crate::InboxSignal::changed(tenant, user_id));
                 }
 
                 /// Hands a write to the writer, which commits it with the others waiting, and
@@ -1036,11 +1099,7 @@ macro_rules! sql_store {
                 }
 
                 async fn record_delivery(&self, tenant: &str, update: DeliveryUpdate) -> Result<(), StoreError> {
-                    let user_id = update.inbox.as_ref().map(|entry| entry.user_id.clone());
                     self.queue_write(tenant, Write::Delivery(update)).await?;
-                    if let Some(user_id) = user_id {
-                        self.signal_inbox(tenant, &user_id);
-                    }
                     Ok(())
                 }
 
@@ -1092,8 +1151,8 @@ macro_rules! sql_store {
                     self.subscribe_inbox()
                 }
 
-                fn delivery_jobs_added(&self) -> std::sync::Arc<tokio::sync::Notify> {
-                    self.delivery_jobs_added.clone()
+                fn delivery_feed(&self) -> std::sync::Arc<crate::DeliveryFeed> {
+                    self.delivery_feed.clone()
                 }
 
                 async fn record_report(&self, report: DeliveryReport) -> Result<Option<ReportOutcome>, StoreError> {

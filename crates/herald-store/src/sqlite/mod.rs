@@ -32,8 +32,8 @@ pub struct SqliteStore {
     file: std::path::PathBuf,
     commits: tokio::sync::mpsc::Sender<PendingCommit>,
     inbox_signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
-    /// See [`crate::Store::delivery_jobs_added`].
-    delivery_jobs_added: std::sync::Arc<tokio::sync::Notify>,
+    /// See [`crate::Store::delivery_feed`].
+    delivery_feed: std::sync::Arc<crate::DeliveryFeed>,
     /// Stops the checkpoints (see [`checkpoints`]) when the store goes.
     _checkpoints: tokio::sync::oneshot::Sender<()>,
 }
@@ -59,16 +59,10 @@ impl SqliteStore {
         // A file connection does not go stale: skipping the liveness ping on acquire saves a
         // round trip to the connection's thread on every query.
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
-        let (commits, delivery_jobs_added) = store_impl::start_writer(pool.clone());
+        let inbox_signals = tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0;
+        let (commits, delivery_feed) = store_impl::start_writer(pool.clone(), inbox_signals.clone());
         let checkpoints = checkpoints::start(pool.clone());
-        Ok(Self {
-            pool,
-            file,
-            commits,
-            inbox_signals: tokio::sync::broadcast::channel(crate::inbox::SIGNAL_BUFFER).0,
-            delivery_jobs_added,
-            _checkpoints: checkpoints,
-        })
+        Ok(Self { pool, file, commits, inbox_signals, delivery_feed, _checkpoints: checkpoints })
     }
 
     /// The configuration cache of this store's file, shared with the process's other stores

@@ -3,7 +3,7 @@
 //! and signals, per tenant and user.
 
 use super::{Case, at, doc, id};
-use herald_store::{DeliveryUpdate, EventCommit, InboxAction, InboxEntry, InboxQuery, InboxSignal, LogDetails, Store};
+use herald_store::{DeliveryUpdate, EventCommit, InboxAction, InboxEntry, InboxQuery, LogDetails, Store};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -67,10 +67,14 @@ async fn inbox_entries_follow_deliveries_and_actions_in_change_order(store: Arc<
     deliver(&store, "clinic-a", 3, "u2", "medium").await;
     deliver(&store, "clinic-b", 4, "u1", "medium").await;
     let mut signal = signals.recv().await.unwrap();
-    while signal.tenant.is_empty() {
-        signal = signals.recv().await.unwrap(); // PostgreSQL's "look again" when its LISTEN starts
+    while signal.created.is_empty() {
+        // PostgreSQL's "look again" when its LISTEN starts, and the echo of its NOTIFY, which
+        // may come first, carry no entries.
+        signal = signals.recv().await.unwrap();
     }
-    assert_eq!(signal, InboxSignal { tenant: "clinic-a".into(), user_id: "u1".into() }, "a committed entry is signalled");
+    let created: Vec<(&str, i64)> = signal.created.iter().map(|e| (e.id.as_str(), e.seq)).collect();
+    let signalled = (signal.tenant.as_str(), signal.user_id.as_str(), created);
+    assert_eq!(signalled, ("clinic-a", "u1", vec![("entry-1", 1)]), "a committed entry is signalled, with its seq");
 
     let (mine, total) = store.list_inbox("clinic-a", &query("u1")).await.unwrap();
     assert_eq!(total, 2);
