@@ -10,9 +10,13 @@
 //! to the notification's `failures` and, when the message has fallback channels, queues a
 //! stand-in on the next one the recipient can be reached on.
 //!
-//! The step after the provider's answer (message, failure, stand-in, job) is one transaction.
-//! If Herald dies while a provider call is in flight, the job's lease runs out and the message
-//! is sent again with the same idempotency key — the only way a message can go out twice.
+//! The step after the provider's answer (message, failure, stand-in, job) is one transaction,
+//! and it records the `sending` status in the history too. The `sending` step is written on its
+//! own only when the provider has not answered within [`SLOW_CALL`], so that a slow call shows
+//! as `sending` while it lasts: for the usual call of a few milliseconds, a write of its own
+//! would cost as much as the delivery's outcome and show nothing anyone could see. If Herald
+//! dies while a provider call is in flight, the job's lease runs out and the message is sent
+//! again with the same idempotency key — the only way a message can go out twice.
 //!
 //! An SMS first passes [`sms`]'s gate: an opted-out number skips it (and its fallback is
 //! used), an overlong body fails it, and the per-number abuse safeguards may defer it.
@@ -66,6 +70,9 @@ use tokio_util::sync::CancellationToken;
 /// BENCHMARKS.md) where 32 or 64 left them waiting on each other. Providers are still held
 /// to their rate limits, and an SMTP account to its connection pool.
 pub const DEFAULT_CONCURRENCY: usize = 512;
+
+/// How long a provider call runs before its message is recorded as `sending` on its own.
+pub const SLOW_CALL: Duration = Duration::from_millis(500);
 
 /// How deliveries run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -372,16 +379,21 @@ impl Inner {
             _ => None,
         };
         message.reach(MessageStatus::Sending, now);
-        // An in-app message is delivered by the write that records its outcome (its inbox entry
-        // is in the same transaction), so a crash before that write delivered nothing: its
-        // `sending` step need not be durable on its own, which saves a write per message.
-        if message.channel != Channel::InApp {
-            self.store.record_delivery(&tenant, slot.update(&message, None, now)).await?;
-        }
-
         let timeout = Duration::from_secs(self.config.send_timeout_seconds.max(1));
         let budget = Duration::try_from(self.lease).unwrap_or(timeout);
-        let sent = chain.send(&outgoing, timeout, budget, job.attempts, self.clock.as_ref()).await;
+        let call = chain.send(&outgoing, timeout, budget, job.attempts, self.clock.as_ref());
+        tokio::pin!(call);
+        // An in-app message is delivered by the write that records its outcome (its inbox entry
+        // is in the same transaction) and its provider never waits: it is never slow.
+        let sent = tokio::select! {
+            sent = &mut call => sent,
+            () = tokio::time::sleep(SLOW_CALL), if message.channel != Channel::InApp => {
+                if let Err(error) = self.store.record_delivery(&tenant, slot.update(&message, None, now)).await {
+                    tracing::warn!(%error, "a slow message could not be recorded as sending; its outcome will be");
+                }
+                call.await
+            }
+        };
         self.forget_gone_devices(&tenant, &recipient.id, &sent.answer).await;
         let at = self.clock.now();
         message.service = Some(sent.service.to_string());

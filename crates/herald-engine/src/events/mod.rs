@@ -57,6 +57,7 @@ pub struct Events {
     dedup_window: SignedDuration,
     scripts: Option<Arc<ScriptHost>>,
     active_channels: Vec<Channel>,
+    validators: Arc<schemas::Validators>,
 }
 
 /// The answer to an accepted event: seed 03's `{"_id", "notifications"}`, where `_id` is the
@@ -73,7 +74,7 @@ impl Events {
         scripts: Option<Arc<ScriptHost>>,
         active_channels: Vec<Channel>,
     ) -> Self {
-        Self { store, clock, dedup_window, scripts, active_channels }
+        Self { store, clock, dedup_window, scripts, active_channels, validators: Arc::default() }
     }
 
     /// Processes one event body from `source` for the caller's tenant. Returns once everything
@@ -99,7 +100,7 @@ impl Events {
         }
         let schema = setting.as_ref().and_then(|s| s.event_schema.clone()).or_else(|| handler.map(|h| h.schema()));
         if let Some(schema) = schema
-            && let Err(reason) = schemas::check(&schema, &event)
+            && let Err(reason) = self.validators.check(&schema, &event)
         {
             self.record_error(&arrival, &reason.to_string()).await?;
             return Err(reason.into());

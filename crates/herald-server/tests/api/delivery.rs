@@ -24,6 +24,7 @@ cases![
     final_failures_and_missing_addresses_fall_back_to_the_next_channel,
     rate_limits_hold_messages_back_and_tenants_share_fairly,
     a_committed_message_goes_out_without_waiting_for_the_next_poll,
+    a_slow_provider_call_shows_its_message_as_sending_until_it_answers,
 ];
 
 const CREATED: &str = "AM/AppointmentCreated/v1";
@@ -281,7 +282,7 @@ async fn rate_limits_hold_messages_back_and_tenants_share_fairly(app: TestApp) {
 }
 
 /// With the dispatcher running and a poll interval of an hour, an event's message still goes
-/// out at once: its commit wakes the dispatcher.
+/// out at once: its commit hands it to the dispatcher.
 async fn a_committed_message_goes_out_without_waiting_for_the_next_poll(app: TestApp) {
     let key = &app.admin_key;
     app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
@@ -300,4 +301,60 @@ async fn a_committed_message_goes_out_without_waiting_for_the_next_poll(app: Tes
     stop.cancel();
     running.await.unwrap();
     assert_eq!(notification_of(&app, "patient-1").await["messages"][0]["status"], "SUCCESS");
+}
+
+/// A provider that answers only once released, and tells when it is called.
+struct HeldProvider {
+    called: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Provider for HeldProvider {
+    fn name(&self) -> &'static str {
+        "held"
+    }
+
+    async fn send(&self, _outgoing: &herald_channels::Outgoing) -> Result<herald_channels::Receipt, herald_channels::SendError> {
+        self.called.notify_one();
+        self.release.notified().await;
+        Ok(herald_channels::Receipt::default())
+    }
+
+    async fn healthcheck(&self) -> Result<(), herald_channels::SendError> {
+        Ok(())
+    }
+}
+
+/// A message whose provider call outlasts `SLOW_CALL` is recorded as `sending` while the call
+/// lasts; once it answers, the history holds both steps. (A quick call writes both with its
+/// outcome.)
+async fn a_slow_provider_call_shows_its_message_as_sending_until_it_answers(app: TestApp) {
+    let key = &app.admin_key;
+    app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
+    app.create(
+        "notification-settings",
+        key,
+        json!({"eventName": CREATED, "group": "patients", "channels": ["webhook"], "templateName": "unused"}),
+    )
+    .await;
+    let held = Arc::new(HeldProvider { called: tokio::sync::Notify::new(), release: tokio::sync::Notify::new() });
+    let dispatcher = app.dispatcher_with(vec![(Channel::Webhook, held.clone() as Arc<dyn Provider>)], DeliveryConfig::default());
+    appointment(&app, &["patient-1"]).await;
+    let delivering = tokio::spawn(async move { dispatcher.run_due().await.unwrap() });
+    held.called.notified().await;
+    let deadline = tokio::time::Instant::now() + herald_engine::delivery::SLOW_CALL * 20;
+    loop {
+        let message = &notification_of(&app, "patient-1").await["messages"][0];
+        if message["status"] == "sending" {
+            break;
+        }
+        assert_eq!(message["status"], "queued", "nothing else before the call answers");
+        assert!(tokio::time::Instant::now() < deadline, "the slow call shows as sending");
+        tokio::time::sleep(herald_engine::delivery::SLOW_CALL / 10).await;
+    }
+    held.release.notify_one();
+    assert_eq!(delivering.await.unwrap(), 1);
+    let message = &notification_of(&app, "patient-1").await["messages"][0];
+    assert_eq!(statuses(message), ["queued", "sending", "SUCCESS"]);
 }
