@@ -281,17 +281,18 @@ async fn rate_limits_hold_messages_back_and_tenants_share_fairly(app: TestApp) {
     assert_eq!(dispatcher.run_due().await.unwrap(), 0, "all five sent, none dropped");
 }
 
+/// A patient, `patient-1`, whose appointments are sent by webhook.
+async fn webhook_patient(app: &TestApp) {
+    let key = &app.admin_key;
+    app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
+    let setting = json!({"eventName": CREATED, "group": "patients", "channels": ["webhook"], "templateName": "unused"});
+    app.create("notification-settings", key, setting).await;
+}
+
 /// With the dispatcher running and a poll interval of an hour, an event's message still goes
 /// out at once: its commit hands it to the dispatcher.
 async fn a_committed_message_goes_out_without_waiting_for_the_next_poll(app: TestApp) {
-    let key = &app.admin_key;
-    app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
-    app.create(
-        "notification-settings",
-        key,
-        json!({"eventName": CREATED, "group": "patients", "channels": ["webhook"], "templateName": "unused"}),
-    )
-    .await;
+    webhook_patient(&app).await;
     let sink = WebhookSink::start(Vec::new(), None).await;
     let dispatcher = app.dispatcher_with(vec![(Channel::Webhook, webhook(&sink))], DeliveryConfig::default());
     let stop = tokio_util::sync::CancellationToken::new();
@@ -330,14 +331,7 @@ impl Provider for HeldProvider {
 /// lasts; once it answers, the history holds both steps. (A quick call writes both with its
 /// outcome.)
 async fn a_slow_provider_call_shows_its_message_as_sending_until_it_answers(app: TestApp) {
-    let key = &app.admin_key;
-    app.create("users", key, json!({"id": "patient-1", "groups": ["patients"]})).await;
-    app.create(
-        "notification-settings",
-        key,
-        json!({"eventName": CREATED, "group": "patients", "channels": ["webhook"], "templateName": "unused"}),
-    )
-    .await;
+    webhook_patient(&app).await;
     let held = Arc::new(HeldProvider { called: tokio::sync::Notify::new(), release: tokio::sync::Notify::new() });
     let dispatcher = app.dispatcher_with(vec![(Channel::Webhook, held.clone() as Arc<dyn Provider>)], DeliveryConfig::default());
     appointment(&app, &["patient-1"]).await;
