@@ -17,8 +17,8 @@
 //!   is notified so a dispatcher waiting for its next poll claims at once.
 
 use herald_core::document::Document;
-use herald_core::job::ClaimedJob;
-use jiff::SignedDuration;
+use herald_core::job::{ClaimedJob, Job, JobKind, JobStatus};
+use jiff::{SignedDuration, Timestamp};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc};
 
@@ -55,6 +55,22 @@ pub(crate) struct Room {
     pub(crate) left: usize,
     /// How long a handed-over job is leased, from its event's time.
     pub(crate) lease: SignedDuration,
+}
+
+impl Room {
+    /// `job` of an event committed at `event_at` (none: the commit has no event), claimed for
+    /// the hand-off with the end of its lease — when it is a delivery due by then and there is
+    /// room left, which it takes.
+    pub(crate) fn claim(&mut self, job: &Job, event_at: Option<Timestamp>) -> Option<(Job, Timestamp)> {
+        let at = event_at?;
+        let due_now = job.kind == JobKind::Delivery && job.status == JobStatus::Pending && job.due_at <= at;
+        if !due_now || self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let lease_until = at.checked_add(self.lease).unwrap_or(job.due_at);
+        Some((Job { status: JobStatus::Running, attempts: job.attempts + 1, ..job.clone() }, lease_until))
+    }
 }
 
 impl DeliveryFeed {

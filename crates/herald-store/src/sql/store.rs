@@ -148,7 +148,7 @@ macro_rules! sql_store {
             use crate::sql::{Bind, Sql, push_filter, push_order, statement_chunks};
             use crate::sql::store::{JobClaim, MAX_BATCH, PendingCommit, Reply, Write, Written, signal_created};
             use crate::delivery_feed::{HandedJob, Room};
-            use std::borrow::Cow;
+            use crate::sql::chunked_statements;
             use crate::sql::{DeferredWrites, LogRow, MessageSet, push_log_filter, rows_of, upsert_log_rows};
             use crate::{DeliveryReport, LogDetails, MessageLogEntry, MessageLogQuery, ReportOutcome};
             use herald_core::notification::MessageStatus;
@@ -471,44 +471,24 @@ macro_rules! sql_store {
                     }
                 }
                 let mut handed = Vec::new();
-                let mut jobs: Vec<(&str, i64, Cow<'_, Job>, Option<i64>)> = Vec::new();
+                let mut jobs = Vec::new();
                 for &(tenant, commit) in events {
                     let created = commit.event.as_ref().map(|e| e.created_at);
                     let mut event = None;
                     let created_ms = millis(created.unwrap_or_else(|| commit.jobs.first().map_or(Timestamp::UNIX_EPOCH, |j| j.due_at)));
                     for job in &commit.jobs {
-                        let due_now = created.is_some_and(|at| job.kind == JobKind::Delivery && job.status == JobStatus::Pending && job.due_at <= at);
-                        match room.as_mut().filter(|room| due_now && room.left > 0) {
-                            Some(room) => {
-                                room.left -= 1;
-                                let lease_until = created.and_then(|at| at.checked_add(room.lease).ok()).unwrap_or(job.due_at);
-                                let claimed = Job { status: JobStatus::Running, attempts: job.attempts + 1, ..job.clone() };
-                                let notification_id = job.payload.get("notification").and_then(serde_json::Value::as_str);
-                                let notification = commit.notifications.iter().find(|n| Some(n.id.as_str()) == notification_id).cloned();
-                                let event = event.get_or_insert_with(|| commit.event.clone().map(std::sync::Arc::new)).clone();
-                                handed.push(HandedJob { claimed: ClaimedJob { tenant: tenant.to_string(), job: claimed.clone() }, notification, event });
-                                jobs.push((tenant, created_ms, Cow::Owned(claimed), Some(millis(lease_until))));
-                            }
-                            None => jobs.push((tenant, created_ms, Cow::Borrowed(job), None)),
-                        }
+                        let Some((claimed, lease_until)) = room.as_mut().and_then(|room| room.claim(job, created)) else {
+                            jobs.push(job_row(tenant, job, created_ms, None));
+                            continue;
+                        };
+                        jobs.push(job_row(tenant, &claimed, created_ms, Some(millis(lease_until))));
+                        let notification_id = job.payload.get("notification").and_then(serde_json::Value::as_str);
+                        let notification = commit.notifications.iter().find(|n| Some(n.id.as_str()) == notification_id).cloned();
+                        let event = event.get_or_insert_with(|| commit.event.clone().map(std::sync::Arc::new)).clone();
+                        handed.push(HandedJob { claimed: ClaimedJob { tenant: tenant.to_string(), job: claimed }, notification, event });
                     }
                 }
-                for chunk in statement_chunks(&jobs, ROWS_PER_STATEMENT) {
-                    let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms, lease_ms) VALUES ");
-                    sql.push_rows(chunk.iter().map(|(tenant, created, job, lease)| {
-                        vec![
-                            Bind::Text(tenant.to_string()),
-                            Bind::Text(job.id.clone()),
-                            Bind::Text(job.kind.as_str().to_string()),
-                            Bind::Int(millis(job.due_at)),
-                            Bind::Text(job.status.as_str().to_string()),
-                            Bind::json_text(&job.payload),
-                            Bind::Int(i64::from(job.attempts)),
-                            Bind::Int(*created),
-                            Bind::Int(*created),
-                            Bind::MaybeInt(*lease),
-                        ]
-                    }));
+                for sql in chunked_statements(jobs, ROWS_PER_STATEMENT, insert_jobs) {
                     query(&sql).execute(&mut *conn).await?;
                 }
                 for &(tenant, commit) in events.iter().filter(|(_, commit)| !commit.aborted_jobs.is_empty()) {
@@ -577,18 +557,9 @@ macro_rules! sql_store {
                     sql.push(" AS BIGINT) AS length");
                     let length: i64 = query(&sql).fetch_one(&mut *tx).await?.try_get("length")?;
                     defer_log_row(&mut *tx, deferred, &row(usize::try_from(length - 1).unwrap_or_default(), message, None)).await?;
-                    let mut payload = job.payload.clone();
-                    payload["message"] = serde_json::Value::from(length - 1);
-                    sqlx::query("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)")
-                        .bind(tenant)
-                        .bind(&job.id)
-                        .bind(job.kind.as_str())
-                        .bind(millis(job.due_at))
-                        .bind(job.status.as_str())
-                        .bind(Json(payload))
-                        .bind(millis(update.at))
-                        .execute(&mut *tx)
-                        .await?;
+                    let mut job = job.clone();
+                    job.payload["message"] = serde_json::Value::from(length - 1);
+                    query(&insert_jobs(&mut std::iter::once(job_row(tenant, &job, millis(update.at), None)))).execute(&mut *tx).await?;
                 }
                 match &update.job {
                     Some((job_id, JobOutcome::Done)) => deferred.job_done(tenant, job_id),
@@ -596,6 +567,30 @@ macro_rules! sql_store {
                     None => {}
                 }
                 Ok(())
+            }
+
+            /// A job's row for [`insert_jobs`], created (and last updated) at `created_ms`, leased
+            /// until `lease_ms` when it is written claimed.
+            fn job_row(tenant: &str, job: &Job, created_ms: i64, lease_ms: Option<i64>) -> Vec<Bind> {
+                vec![
+                    Bind::Text(tenant.to_string()),
+                    Bind::Text(job.id.clone()),
+                    Bind::Text(job.kind.as_str().to_string()),
+                    Bind::Int(millis(job.due_at)),
+                    Bind::Text(job.status.as_str().to_string()),
+                    Bind::json_text(&job.payload),
+                    Bind::Int(i64::from(job.attempts)),
+                    Bind::Int(created_ms),
+                    Bind::Int(created_ms),
+                    Bind::MaybeInt(lease_ms),
+                ]
+            }
+
+            /// One `INSERT` of `rows` (see [`job_row`]).
+            fn insert_jobs(rows: &mut dyn Iterator<Item = Vec<Bind>>) -> Sql {
+                let mut sql = Sql::new("INSERT INTO jobs (tenant_id, id, kind, due_ms, status, payload, attempts, created_ms, updated_ms, lease_ms) VALUES ");
+                sql.push_rows(rows);
+                sql
             }
 
             /// Claims due jobs as `claim` says (see [`crate::Store::claim_due_jobs`]).
