@@ -204,13 +204,22 @@ macro_rules! sql_store {
             /// Starts the writer of `pool` (see [`write_loop`]), which announces the inbox
             /// entries it commits on `signals`: where writes are queued, and what it tells the
             /// dispatcher of the delivery jobs it commits.
+            ///
+            /// The writer runs on a thread of its own, driven by the caller's runtime. Every
+            /// commit waits on it, and as a task it waited behind the request tasks for a worker
+            /// at each of its statements; on its own thread it runs as soon as a statement is done.
             pub(crate) fn start_writer(
                 pool: sqlx::Pool<$db>,
                 signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
             ) -> (tokio::sync::mpsc::Sender<PendingCommit>, std::sync::Arc<crate::DeliveryFeed>) {
                 let (commits, pending) = tokio::sync::mpsc::channel(1024);
                 let feed = std::sync::Arc::new(crate::DeliveryFeed::default());
-                tokio::spawn(write_loop(pool, pending, feed.clone(), signals));
+                let runtime = tokio::runtime::Handle::current();
+                let writer = write_loop(pool, pending, feed.clone(), signals);
+                std::thread::Builder::new()
+                    .name("herald-writer".into())
+                    .spawn(move || runtime.block_on(writer))
+                    .expect("the writer's thread starts");
                 (commits, feed)
             }
 
@@ -229,6 +238,7 @@ macro_rules! sql_store {
                 feed: std::sync::Arc<crate::DeliveryFeed>,
                 signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
             ) {
+                let mut connection = None;
                 while let Some(first) = pending.recv().await {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
@@ -238,7 +248,7 @@ macro_rules! sql_store {
                         }
                     }
                     let (mut handed, mut created) = (Vec::new(), Vec::new());
-                    let results = match write_batch(&pool, &batch, feed.room()).await {
+                    let results = match write_batch(&pool, &mut connection, &batch, feed.room()).await {
                         Ok(written) => {
                             (handed, created) = (written.handed, written.created);
                             written.replies.into_iter().map(Ok).collect()
@@ -246,7 +256,7 @@ macro_rules! sql_store {
                         Err(_) => {
                             let mut results = Vec::with_capacity(batch.len());
                             for item in &batch {
-                                let written = write_batch(&pool, std::slice::from_ref(item), feed.room()).await;
+                                let written = write_batch(&pool, &mut connection, std::slice::from_ref(item), feed.room()).await;
                                 results.push(written.map(|mut written| {
                                     feed.hand_over(written.handed);
                                     created.append(&mut written.created);
@@ -272,8 +282,32 @@ macro_rules! sql_store {
             /// Writes `batch` in one transaction and answers each of its writes, in order, with
             /// the due delivery jobs it committed claimed for this process's dispatcher (as many
             /// as `room` allows; see [`crate::DeliveryFeed`]).
-            async fn write_batch(pool: &sqlx::Pool<$db>, batch: &[PendingCommit], mut room: Option<Room>) -> Result<Written, StoreError> {
-                let mut tx = pool.begin_with(<$dialect as Dialect>::BEGIN_WRITE).await?;
+            ///
+            /// The writer keeps `connection`, taken from `pool` when it has none, from one batch to
+            /// the next. It is the only connection that writes events, so its page cache and its
+            /// prepared statements stay valid between batches; any pool connection would have to
+            /// read the pages again after the others' commits, and prepare its own statements. A
+            /// failed batch gives the connection back, so a broken one is not kept.
+            async fn write_batch(
+                pool: &sqlx::Pool<$db>,
+                connection: &mut Option<sqlx::pool::PoolConnection<$db>>,
+                batch: &[PendingCommit],
+                room: Option<Room>,
+            ) -> Result<Written, StoreError> {
+                let conn = match connection {
+                    Some(conn) => conn,
+                    None => connection.insert(pool.acquire().await?),
+                };
+                let written = write_batch_on(conn, batch, room).await;
+                if written.is_err() {
+                    *connection = None;
+                }
+                written
+            }
+
+            /// [`write_batch`] on `conn`.
+            async fn write_batch_on(conn: &mut <$db as sqlx::Database>::Connection, batch: &[PendingCommit], mut room: Option<Room>) -> Result<Written, StoreError> {
+                let mut tx = sqlx::Connection::begin_with(conn, <$dialect as Dialect>::BEGIN_WRITE).await?;
                 let mut replies = Vec::with_capacity(batch.len());
                 let mut events = Vec::new();
                 let mut deferred = DeferredWrites::default();
