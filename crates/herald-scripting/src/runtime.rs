@@ -155,6 +155,7 @@ impl<'js> Session<'js> {
         };
         match promise.result() {
             Some(result) => result.map_err(|e| self.fail(e)),
+            None if self.deadline.expired() => Err(ScriptError::Timeout(self.deadline.timeout)),
             None => Err(ScriptError::InvalidResult("the handler's promise never settles".to_owned())),
         }
     }
