@@ -78,8 +78,33 @@ fn insert_path(out: &mut Map<String, Value>, head: &str, rest: &[&str], value: V
 }
 
 /// Formats a timestamp the way the CRUD service does: UTC, milliseconds, `Z`.
+///
+/// Every document carries several timestamps, so this writes the digits itself: going through
+/// jiff's `strftime` took about 2% of the CPU of an ingest burst. Years outside 0–9999 (never
+/// produced by a clock) still go through `strftime`.
 pub fn format_timestamp(ts: Timestamp) -> String {
-    ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let at = jiff::tz::Offset::UTC.to_datetime(ts);
+    let Ok(year) = u16::try_from(at.year()) else { return ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string() };
+    if year > 9999 {
+        return ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    let fields: [(u32, usize, u8); 7] = [
+        (u32::from(year), 4, b'-'),
+        (at.month() as u32, 2, b'-'),
+        (at.day() as u32, 2, b'T'),
+        (at.hour() as u32, 2, b':'),
+        (at.minute() as u32, 2, b':'),
+        (at.second() as u32, 2, b'.'),
+        (at.subsec_nanosecond() as u32 / 1_000_000, 3, b'Z'),
+    ];
+    let mut text = Vec::with_capacity(24);
+    for (value, width, separator) in fields {
+        for place in (0..width).rev() {
+            text.push(b'0' + (value / 10u32.pow(place as u32) % 10) as u8);
+        }
+        text.push(separator);
+    }
+    String::from_utf8(text).expect("digits and separators are ASCII")
 }
 
 /// `ts` truncated to whole milliseconds, the precision documents are stored with.
@@ -155,6 +180,15 @@ mod tests {
             creator_id: "key1".into(),
             updater_id: "key1".into(),
             revision: 1,
+        }
+    }
+
+    #[test]
+    fn timestamps_are_formatted_as_strftime_does() {
+        let instants = (0..2_000).map(|n| -62_135_596_800_000 + n * 157_768_902_017);
+        for millis in instants.chain([0, 1_586_106_974_175, 253_402_207_199_999, -1]) {
+            let ts = Timestamp::from_millisecond(millis).unwrap();
+            assert_eq!(format_timestamp(ts), ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), "{millis}");
         }
     }
 
