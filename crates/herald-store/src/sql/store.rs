@@ -204,22 +204,13 @@ macro_rules! sql_store {
             /// Starts the writer of `pool` (see [`write_loop`]), which announces the inbox
             /// entries it commits on `signals`: where writes are queued, and what it tells the
             /// dispatcher of the delivery jobs it commits.
-            ///
-            /// The writer runs on a thread of its own, driven by the caller's runtime. Every
-            /// commit waits on it, and as a task it waited behind the request tasks for a worker
-            /// at each of its statements; on its own thread it runs as soon as a statement is done.
             pub(crate) fn start_writer(
                 pool: sqlx::Pool<$db>,
                 signals: tokio::sync::broadcast::Sender<crate::InboxSignal>,
             ) -> (tokio::sync::mpsc::Sender<PendingCommit>, std::sync::Arc<crate::DeliveryFeed>) {
                 let (commits, pending) = tokio::sync::mpsc::channel(1024);
                 let feed = std::sync::Arc::new(crate::DeliveryFeed::default());
-                let runtime = tokio::runtime::Handle::current();
-                let writer = write_loop(pool, pending, feed.clone(), signals);
-                std::thread::Builder::new()
-                    .name("herald-writer".into())
-                    .spawn(move || runtime.block_on(writer))
-                    .expect("the writer's thread starts");
+                tokio::spawn(write_loop(pool, pending, feed.clone(), signals));
                 (commits, feed)
             }
 
