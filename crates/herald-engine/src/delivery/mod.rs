@@ -12,7 +12,8 @@
 //!
 //! The step after the provider's answer (message, failure, stand-in, job) is one transaction,
 //! and it records the `sending` status in the history too. The `sending` step is written on its
-//! own only when the provider has not answered within [`SLOW_CALL`], so that a slow call shows
+//! own only when the provider has not answered within [`DeliveryConfig::slow_call_ms`] (500 ms
+//! unless set; 0 writes it before every call), so that a slow call shows
 //! as `sending` while it lasts: for the usual call of a few milliseconds, a write of its own
 //! would cost as much as the delivery's outcome and show nothing anyone could see. If Herald
 //! dies while a provider call is in flight, the job's lease runs out and the message is sent
@@ -70,9 +71,6 @@ use tokio_util::sync::CancellationToken;
 /// to their rate limits, and an SMTP account to its connection pool.
 pub const DEFAULT_CONCURRENCY: usize = 512;
 
-/// How long a provider call runs before its message is recorded as `sending` on its own.
-pub const SLOW_CALL: Duration = Duration::from_millis(500);
-
 /// How deliveries run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -81,6 +79,9 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     /// Seconds a provider call may take before it counts as a retryable failure.
     pub send_timeout_seconds: u64,
+    /// Milliseconds a provider call runs before its message is recorded as `sending` on its
+    /// own; 0 records it before every call.
+    pub slow_call_ms: u64,
     /// When failed messages are tried again.
     pub retry: RetryPolicy,
     /// Per-channel and per-tenant limits.
@@ -94,6 +95,7 @@ impl Default for DeliveryConfig {
         Self {
             concurrency: DEFAULT_CONCURRENCY,
             send_timeout_seconds: 30,
+            slow_call_ms: 500,
             retry: RetryPolicy::default(),
             rate_limits: RateLimitConfig::default(),
             sms_safeguards: Safeguards::default(),
@@ -382,15 +384,26 @@ impl Inner {
         let budget = Duration::try_from(self.lease).unwrap_or(timeout);
         let call = chain.send(&outgoing, timeout, budget, job.attempts, self.clock.as_ref());
         tokio::pin!(call);
+        let record_sending = async || {
+            if let Err(error) = self.store.record_delivery(&tenant, slot.update(&message, None, now)).await {
+                tracing::warn!(%error, "a slow message could not be recorded as sending; its outcome will be");
+            }
+        };
+        let slow_call = Duration::from_millis(self.config.slow_call_ms);
         // An in-app message is delivered by the write that records its outcome (its inbox entry
         // is in the same transaction) and its provider never waits: it is never slow.
-        let sent = tokio::select! {
-            sent = &mut call => sent,
-            () = tokio::time::sleep(SLOW_CALL), if message.channel != Channel::InApp => {
-                if let Err(error) = self.store.record_delivery(&tenant, slot.update(&message, None, now)).await {
-                    tracing::warn!(%error, "a slow message could not be recorded as sending; its outcome will be");
+        let sent = if message.channel == Channel::InApp {
+            call.await
+        } else if slow_call.is_zero() {
+            record_sending().await;
+            call.await
+        } else {
+            tokio::select! {
+                sent = &mut call => sent,
+                () = tokio::time::sleep(slow_call) => {
+                    record_sending().await;
+                    call.await
                 }
-                call.await
             }
         };
         self.forget_gone_devices(&tenant, &recipient.id, &sent.answer).await;
