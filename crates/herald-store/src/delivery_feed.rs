@@ -9,9 +9,9 @@
 //!   wait for a claim's own commit. Only as many are handed over as the dispatcher has room
 //!   for (its receiver's free capacity when the batch begins); the others stay `pending` for a
 //!   claim, as without a hand-off. Each job comes with its notification and event record as
-//!   they were committed, which the dispatcher would otherwise read back. A handed-over job the dispatcher never finishes (the
-//!   process dies, or its receiver is gone by the time of the send) comes back when its lease
-//!   runs out, like any claimed job.
+//!   they were committed, which the dispatcher would otherwise read back. A handed-over job the
+//!   dispatcher never finishes (the process dies, or its receiver is gone by the time of the
+//!   send) comes back when its lease runs out, like any claimed job.
 //! - **Wake-up.** When a commit adds delivery jobs it did not hand over (no dispatcher took
 //!   them, it had no room, they are stand-ins of fallbacks, or due later), [`DeliveryFeed::added`]
 //!   is notified so a dispatcher waiting for its next poll claims at once.

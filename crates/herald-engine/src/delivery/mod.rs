@@ -59,7 +59,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -178,12 +178,7 @@ impl Dispatcher {
                 nothing_due = claimed.is_empty();
                 for job in claimed {
                     let slot = self.inner.slots.clone().acquire_owned().await.expect("the slots are never closed");
-                    let inner = self.inner.clone();
-                    tasks.spawn(async move {
-                        let delivered = inner.deliver(job, Known::default()).await;
-                        drop(slot);
-                        delivered
-                    });
+                    tasks.spawn(self.inner.clone().deliver_in(slot, job, Known::default()));
                 }
             }
             match tasks.join_next().await {
@@ -232,13 +227,11 @@ impl Dispatcher {
                 }
             };
             let Some(HandedJob { claimed, notification, event }) = job else { break };
-            let inner = self.inner.clone();
-            // A panic frees the slot as it unwinds; the job's lease brings it back.
+            let delivery = self.inner.clone().deliver_in(slot, claimed, Known { notification, event });
             tokio::spawn(async move {
-                if let Err(error) = inner.deliver(claimed, Known { notification, event }).await {
+                if let Err(error) = delivery.await {
                     tracing::warn!(%error, "a delivery could not be recorded; its lease will bring it back");
                 }
-                drop(slot);
             });
         }
         let all = u32::try_from(self.inner.config.concurrency.max(1)).unwrap_or(u32::MAX);
@@ -303,6 +296,14 @@ struct Known {
 }
 
 impl Inner {
+    /// [`Inner::deliver`] holding `slot` until it is done. A panic frees the slot as it unwinds;
+    /// the job's lease brings the job back.
+    async fn deliver_in(self: Arc<Self>, slot: OwnedSemaphorePermit, claimed: ClaimedJob, known: Known) -> Result<(), EngineError> {
+        let delivered = self.deliver(claimed, known).await;
+        drop(slot);
+        delivered
+    }
+
     async fn deliver(&self, claimed: ClaimedJob, known: Known) -> Result<(), EngineError> {
         let ClaimedJob { tenant, job } = claimed;
         let settle = |outcome| self.store.settle_job(&tenant, &job.id, outcome);

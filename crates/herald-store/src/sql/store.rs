@@ -248,6 +248,7 @@ macro_rules! sql_store {
                             let mut results = Vec::with_capacity(batch.len());
                             for item in &batch {
                                 let written = write_batch(&pool, &mut connection, std::slice::from_ref(item), feed.room()).await;
+                                // Handed over at once, so the room of the next write counts them.
                                 results.push(written.map(|mut written| {
                                     feed.hand_over(written.handed);
                                     created.append(&mut written.created);
